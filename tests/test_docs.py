@@ -179,4 +179,4 @@ def test_math_renders_in_a_browser(site, tmp_path):
     assert parsed.mjx >= n_math, f"only {parsed.mjx} of {n_math} formulas were typeset by MathJax"
     for raw in ("\\(", "\\)", "\\[", "\\]"):
         assert raw not in text, f"raw TeX delimiter {raw} left in the rendered page"
-    assert "Math input error" not in text and "merror" not in dom
+    assert "Math input error" not in text and "<mjx-merror" not in dom
