@@ -1,0 +1,14 @@
+"""Spinning Up in Deep RL: short, standalone implementations of the key deep-RL algorithms."""
+
+# Algorithms
+from spinup.algos.pytorch.ppo.ppo import ppo as ppo_pytorch
+
+# Loggers
+from spinup.utils.logx import EpochLogger, Logger
+
+__version__ = "1.0.0"
+
+# The bare names are the PyTorch versions: there is no other implementation.
+ppo = ppo_pytorch
+
+__all__ = ["ppo", "ppo_pytorch", "Logger", "EpochLogger", "__version__"]

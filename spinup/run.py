@@ -1,0 +1,227 @@
+"""The command line: ``spinup ALGO --key value ...``, ``spinup plot``, ``spinup test_policy``.
+
+Several values after a key make a grid: ``spinup ppo --env CartPole-v1 --seed 0 10 20`` runs
+three experiments. Values are read with ``ast.literal_eval`` (numbers, lists, tuples, booleans);
+anything else is kept as a string. No user string is ever passed to ``eval``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import sys
+from textwrap import dedent
+
+from spinup.utils.checks import UserError, check
+
+ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn"]
+MPI_ALGOS = ["vpg", "trpo", "ppo"]
+COMMANDS = ["plot", "test_policy", "exercise"]
+
+# Command-line shorthands for arguments the algorithms take.
+SUBSTITUTIONS = {
+    "env": "env_name",
+    "hid": "ac_kwargs:hidden_sizes",
+    "act": "ac_kwargs:activation",
+    "cpu": "num_cpu",
+    "dt": "datestamp",
+}
+# Arguments for the launcher, not the algorithm.
+RUN_KEYS = ["num_cpu", "data_dir", "datestamp", "backend", "address"]
+
+HELP = dedent(
+    """\
+    Spinning Up in Deep RL
+
+    Train an agent:
+        spinup ALGO --env ENV_ID [--key value ...]     ALGO is one of: {algos}
+        spinup ppo --env CartPole-v1 --exp_name cartpole --seed 0 10 20
+        spinup ALGO --help                             (every argument of ALGO)
+
+    Shorthands: --env (env_name), --hid (ac_kwargs:hidden_sizes), --act (ac_kwargs:activation),
+    --cpu (num_cpu; 'auto' = one per core; vpg, trpo and ppo only), --dt (datestamp).
+    Several values after a key run a grid of experiments; --key:sub sets a nested argument.
+
+    Inspect results:
+        spinup plot DIR [DIR ...] [--legend --xaxis --value --count --smooth --select --exclude --est --savefig]
+        spinup test_policy DIR [--len --episodes --norender --itr --deterministic]
+    """
+).format(algos=", ".join(ALGOS))
+
+
+def main(argv=None) -> None:
+    """Entry point of the ``spinup`` console script; exits 2 with one sentence on bad input."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from spinup.utils.run_utils import ExperimentFailed
+
+    try:
+        code = dispatch(argv)
+    except UserError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        code = 2
+    except ExperimentFailed as e:
+        code = e.returncode if e.returncode == 2 else 1
+        if code != 2:
+            print(f"Error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
+def dispatch(argv) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(HELP)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "plot":
+        from spinup.utils.plot import main as plot_main
+
+        return _argparse_main(plot_main, rest)
+    if cmd == "test_policy":
+        from spinup.utils.test_policy import main as test_policy_main
+
+        return _argparse_main(test_policy_main, rest)
+    if cmd == "exercise":
+        from spinup.exercises.__main__ import main as exercise_main
+
+        return _argparse_main(exercise_main, rest)
+    algo = cmd[: -len("_pytorch")] if cmd.endswith("_pytorch") else cmd
+    if algo not in ALGOS:
+        raise UserError(f"Unknown command '{cmd}'; choose an algorithm ({', '.join(ALGOS)}) or one of: "
+                        f"{', '.join(COMMANDS)}. `spinup --help` shows how.")
+    return run_algorithm(algo, rest)
+
+
+def _argparse_main(fn, args) -> int:
+    # argparse reports its own errors with exit status 2 and a usage line: keep that behaviour.
+    try:
+        return fn(args) or 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 2
+
+
+def get_algorithm(algo: str):
+    import spinup
+
+    fn = getattr(spinup, algo + "_pytorch", None)
+    check(fn is not None, f"The algorithm '{algo}' is not available in this version of spinup.")
+    return fn
+
+
+def parse_args(algo, tokens):
+    """``{key: [values]}`` and ``{key: shorthand}`` from ``--key v1 v2 --flag --key2[sh] v``."""
+    check(not tokens or tokens[0].startswith("--"), f"Expected an option such as --env after '{algo}', got '{tokens[0]}'.")
+    args, shorthands, key = {}, {}, None
+    for token in tokens:
+        if token.startswith("--") and not _is_number(token):
+            key = token[2:]
+            check(key, "Found '--' with no name; options look like --env CartPole-v1.")
+            if "[" in key and key.endswith("]"):
+                key, sh = key[:-1].split("[", 1)
+                shorthands[key] = sh
+            key = SUBSTITUTIONS.get(key, key)
+            check(key not in args, f"--{key} is given twice; give all its values after one --{key}.")
+            args[key] = []
+        else:
+            args[key].append(_parse_value(token))
+    for key, vals in args.items():
+        if not vals:  # a bare flag such as --dt means True
+            args[key] = [True]
+    return args, shorthands
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def _parse_value(token: str):
+    try:
+        return ast.literal_eval(token)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return token
+
+
+def resolve_activation(name):
+    """The ``torch.nn`` module class that ``name`` ('torch.nn.ReLU', 'nn.ReLU' or 'ReLU') names."""
+    import torch.nn as nn
+
+    short = name.split(".")[-1] if isinstance(name, str) else None
+    ok_prefix = isinstance(name, str) and (name.count(".") == 0 or name.rsplit(".", 1)[0] in ("torch.nn", "nn"))
+    cls = getattr(nn, short, None) if ok_prefix else None
+    check(
+        isinstance(cls, type) and issubclass(cls, nn.Module),
+        f"--act must name a torch.nn module such as torch.nn.ReLU or torch.nn.Tanh; {name!r} is not one.",
+    )
+    return cls
+
+
+def check_hidden_sizes(hid):
+    if isinstance(hid, int) and not isinstance(hid, bool):
+        hid = [hid]
+    ok = isinstance(hid, (list, tuple)) and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hid)
+    check(ok, f"--hid must be a list of positive layer widths such as \"[64,64]\", not {hid!r}.")
+    return list(hid)
+
+
+def run_algorithm(algo: str, tokens) -> int:
+    from spinup.utils.envs import check_env_name
+    from spinup.utils.run_utils import ExperimentGrid, resolve_num_cpu
+
+    fn = get_algorithm(algo)
+    if any(t in ("-h", "--help") for t in tokens):
+        print(f"Arguments of {algo} (spinup {algo} --key value):\n")
+        print(inspect.getdoc(fn))
+        return 0
+    args, shorthands = parse_args(algo, tokens)
+
+    # Every key must be an argument of the algorithm (or of the launcher).
+    params = inspect.signature(fn).parameters
+    for key in args:
+        top = key.split(":")[0]
+        if top not in params and top not in RUN_KEYS + ["env_name", "exp_name"]:
+            raise UserError(f"{algo} has no argument '{top}'; `spinup {algo} --help` lists its arguments.")
+    check("env_fn" not in args, "Give the environment by its id with --env (for example --env CartPole-v1).")
+    check("env_name" in args, f"Say which environment to train on, for example: spinup {algo} --env CartPole-v1.")
+    for env_name in args["env_name"]:
+        check_env_name(env_name)
+    if "ac_kwargs:hidden_sizes" in args:
+        args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
+    if "ac_kwargs:activation" in args:
+        args["ac_kwargs:activation"] = [resolve_activation(a) for a in args["ac_kwargs:activation"]]
+    if "seed" in args:
+        for s in args["seed"]:
+            check(isinstance(s, int) and not isinstance(s, bool) and s >= 0,
+                  f"--seed takes integers >= 0, not {s!r}.")
+
+    run_kwargs = {k: args.pop(k)[0] for k in RUN_KEYS if k in args}
+    for k in ("num_cpu", "data_dir", "datestamp", "backend", "address"):
+        check(k not in args, f"--{k} takes one value.")
+    num_cpu = resolve_num_cpu(run_kwargs.get("num_cpu", 1))
+    check(num_cpu == 1 or algo in MPI_ALGOS,
+          f"{algo} runs in one process; --cpu applies to {', '.join(MPI_ALGOS)} only.")
+    exp_names = args.pop("exp_name", ["cmd_" + algo])
+    check(len(exp_names) == 1, "--exp_name takes one value.")
+    exp_name = str(exp_names[0])
+
+    eg = ExperimentGrid(name=exp_name)
+    for key, vals in args.items():
+        eg.add(key, vals, shorthand=shorthands.get(key))
+    if num_cpu > 1:
+        from spinup.utils.mpi_tools import mpirun_command
+
+        mpirun_command(num_cpu)  # says how to install MPI if it is missing, before anything runs
+    eg.run(fn, num_cpu=num_cpu, data_dir=run_kwargs.get("data_dir"),
+           datestamp=bool(run_kwargs.get("datestamp", False)),
+           **({"backend": run_kwargs["backend"]} if "backend" in run_kwargs else {}),
+           **({"address": run_kwargs["address"]} if "address" in run_kwargs else {}))
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The one exception type for mistakes a user can make.
+
+Anything raised as :class:`UserError` is shown on the command line as a single sentence with exit
+code 2, never as a traceback. From Python it is an ordinary ``ValueError``.
+"""
+
+
+class UserError(ValueError):
+    """A problem with the user's input, worded as what was wrong and what to do about it."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`UserError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise UserError(message)
+
+
+def _is_int(v) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_positive_ints(**named) -> None:
+    """Refuse any argument that is not an integer >= 1, naming it."""
+    for name, v in named.items():
+        check(_is_int(v) and v >= 1, f"{name} must be a positive integer, not {v!r}.")
+
+
+def check_nonnegative_ints(**named) -> None:
+    for name, v in named.items():
+        check(_is_int(v) and v >= 0, f"{name} must be an integer >= 0, not {v!r}.")
+
+
+def check_unit_interval(**named) -> None:
+    """Refuse any argument outside [0, 1] (discount factors, GAE lambda, polyak, ...)."""
+    for name, v in named.items():
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+        check(ok, f"{name} must be a number between 0 and 1, not {v!r}.")
+
+
+def check_positive_numbers(**named) -> None:
+    for name, v in named.items():
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+        check(ok, f"{name} must be a positive number, not {v!r}.")
+
+
+def check_seed(seed) -> None:
+    check(_is_int(seed) and seed >= 0, f"seed must be an integer >= 0, not {seed!r}.")

@@ -1,0 +1,242 @@
+"""Logging for experiments: a table of diagnostics per epoch, the run's configuration, saved models.
+
+Typical use inside an algorithm::
+
+    logger = EpochLogger(**logger_kwargs)
+    logger.save_config(locals())
+    logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
+    ...
+    logger.store(EpRet=ep_ret, EpLen=ep_len)       # any number of times per epoch
+    ...
+    logger.log_tabular("EpRet", with_min_and_max=True)
+    logger.log_tabular("Epoch", epoch)
+    logger.dump_tabular()                           # prints the row and appends it to progress.txt
+
+Only the MPI process of rank 0 writes anything; statistics from :class:`EpochLogger` are pooled
+over all processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+import numpy as np
+import torch
+
+from spinup.utils.mpi_tools import mpi_statistics_scalar, proc_id
+from spinup.utils.serialization_utils import atomic_write, convert_json, model_record
+
+_COLORS = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36, white=37, crimson=38)
+
+
+def colorize(string: str, color: str, bold: bool = False, highlight: bool = False) -> str:
+    """``string`` wrapped in ANSI colour codes (plain when output is not a terminal)."""
+    if not sys.stdout.isatty():
+        return string
+    attr = [str(_COLORS[color] + (10 if highlight else 0))]
+    if bold:
+        attr.append("1")
+    return "\x1b[%sm%s\x1b[0m" % (";".join(attr), string)
+
+
+class Logger:
+    """Writes one tab-separated row per epoch to ``progress.txt`` and saves configs and models.
+
+    Args:
+        output_dir: Directory for all outputs; made if absent. Defaults to ``/tmp/experiments/<time>``.
+        output_fname: Name of the table file inside ``output_dir``.
+        exp_name: Experiment name, recorded in ``config.json`` so the plotter can use it as a legend.
+        tensorboard: Also write every tabular value as a TensorBoard scalar (needs the ``tb`` extra).
+    """
+
+    def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, tensorboard=False):
+        self.output_dir = output_dir or "/tmp/experiments/%i" % int(time.time())
+        self.exp_name = exp_name
+        self.output_file = None
+        self.tb_writer = None
+        self.first_row = True
+        self.log_headers: list[str] = []
+        self.log_current_row: dict = {}
+        self.epoch_count = 0
+        self.pytorch_saver_elements = None
+        self.model_spec = None
+        if proc_id() == 0:
+            if osp.exists(osp.join(self.output_dir, output_fname)):
+                self.log(f"Warning: {self.output_dir} already holds a run; writing into it anyway.", "red")
+            os.makedirs(self.output_dir, exist_ok=True)
+            self.output_file = open(osp.join(self.output_dir, output_fname), "w")
+            atexit.register(self.output_file.close)
+            self.log(f"Logging data to {self.output_file.name}", "green", bold=True)
+            if tensorboard:
+                self.tb_writer = _make_tb_writer(self.output_dir)
+
+    def log(self, msg: str, color: str = "green", bold: bool = False) -> None:
+        """Print a message to stdout (rank 0 only)."""
+        if proc_id() == 0:
+            print(colorize(msg, color, bold=bold), flush=True)
+
+    def log_tabular(self, key: str, val) -> None:
+        """Set this epoch's value of column ``key``.
+
+        The first epoch fixes the columns and their order; later epochs must not add new ones.
+        """
+        if self.first_row:
+            self.log_headers.append(key)
+        elif key not in self.log_headers:
+            raise KeyError(
+                f"'{key}' was not logged in the first epoch, so progress.txt has no column for it; "
+                "log every column from the first call to dump_tabular."
+            )
+        if key in self.log_current_row:
+            raise KeyError(f"'{key}' was already set this epoch; call dump_tabular before setting it again.")
+        self.log_current_row[key] = val
+
+    def save_config(self, config: dict) -> None:
+        """Write ``config`` (usually the algorithm's ``locals()``) to ``config.json``.
+
+        Values JSON can't hold are written as their name or repr: saving never fails.
+        """
+        config_json = convert_json(config)
+        if self.exp_name is not None:
+            config_json["exp_name"] = self.exp_name
+        if proc_id() == 0:
+            output = json.dumps(config_json, separators=(",", ":\t"), indent=4, sort_keys=True)
+            self.log("Saving config:\n", color="cyan", bold=True)
+            self.log(output)
+            path = osp.join(self.output_dir, "config.json")
+            atomic_write(path, lambda tmp: open(tmp, "w").write(output))
+
+    def save_state(self, state_dict: dict, itr=None) -> None:
+        """Save the model (see :meth:`setup_pytorch_saver`) and, if given, a JSON-able ``state_dict``.
+
+        Args:
+            state_dict: Extra plain data to keep (written to ``vars{itr}.json``); may be empty.
+            itr: ``None`` overwrites one file each time; an integer keeps a file per iteration.
+        """
+        if proc_id() != 0:
+            return
+        suffix = "" if itr is None else "%d" % itr
+        if state_dict:
+            data = json.dumps(convert_json(state_dict))
+            atomic_write(osp.join(self.output_dir, f"vars{suffix}.json"), lambda tmp: open(tmp, "w").write(data))
+        if self.pytorch_saver_elements is not None:
+            self._pytorch_simple_save(itr)
+
+    def setup_pytorch_saver(self, what_to_save, env=None, ac_kwargs=None) -> None:
+        """Register the module that :meth:`save_state` saves.
+
+        The file holds the module's state dict plus its class, constructor arguments and the
+        environment's spaces, so :func:`spinup.utils.test_policy.load_policy_and_env` can rebuild
+        it with ``torch.load(..., weights_only=True)``: loading runs no pickled code.
+
+        Args:
+            what_to_save: The ``torch.nn.Module`` to save (the actor-critic).
+            env: The training environment (only its spaces are recorded).
+            ac_kwargs: Keyword arguments the module was built with, besides the two spaces.
+        """
+        self.pytorch_saver_elements = what_to_save
+        self.model_spec = (env, dict(ac_kwargs or {}))
+
+    def _pytorch_simple_save(self, itr=None) -> None:
+        if proc_id() != 0:
+            return
+        env, ac_kwargs = self.model_spec
+        if env is None:
+            raise ValueError("setup_pytorch_saver needs env= to record the observation and action spaces.")
+        fpath = osp.join(self.output_dir, "pyt_save")
+        fname = osp.join(fpath, "model" + ("%d" % itr if itr is not None else "") + ".pt")
+        record = model_record(self.pytorch_saver_elements, env, ac_kwargs)
+        atomic_write(fname, lambda tmp: torch.save(record, tmp))
+
+    def dump_tabular(self) -> None:
+        """Print this epoch's row, append it to progress.txt (flushed at once) and start a new row."""
+        if proc_id() == 0:
+            vals = []
+            key_lens = [len(key) for key in self.log_headers]
+            max_key_len = max(15, max(key_lens))
+            fmt = "| %" + str(max_key_len) + "s | %15s |"
+            n_slashes = 22 + max_key_len
+            lines = ["-" * n_slashes]
+            for key in self.log_headers:
+                val = self.log_current_row.get(key, "")
+                valstr = "%8.3g" % val if hasattr(val, "__float__") else str(val)
+                lines.append(fmt % (key, valstr))
+                vals.append(val)
+                if self.tb_writer is not None and hasattr(val, "__float__"):
+                    self.tb_writer.add_scalar(key, float(val), self.epoch_count)
+            lines.append("-" * n_slashes)
+            print("\n".join(lines), flush=True)
+            if self.output_file is not None:
+                if self.first_row:
+                    self.output_file.write("\t".join(self.log_headers) + "\n")
+                self.output_file.write("\t".join(map(str, vals)) + "\n")
+                self.output_file.flush()
+            if self.tb_writer is not None:
+                self.tb_writer.flush()
+        self.log_current_row.clear()
+        self.first_row = False
+        self.epoch_count += 1
+
+
+def _make_tb_writer(output_dir: str):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from spinup.utils.checks import UserError
+
+        raise UserError(
+            'TensorBoard output needs the tensorboard package; run `pip install "spinup[tb]"`.'
+        ) from None
+    return SummaryWriter(log_dir=osp.join(output_dir, "tb"))
+
+
+class EpochLogger(Logger):
+    """A :class:`Logger` that also collects values during an epoch and logs their statistics.
+
+    ``store(EpRet=...)`` any number of times, then ``log_tabular("EpRet", with_min_and_max=True)``
+    writes the columns ``AverageEpRet``, ``StdEpRet``, ``MaxEpRet`` and ``MinEpRet``, computed over
+    everything stored this epoch by every MPI process.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epoch_dict: dict[str, list] = {}
+
+    def store(self, **kwargs) -> None:
+        """Add values (scalars or arrays) to this epoch's lists, one list per keyword."""
+        for k, v in kwargs.items():
+            if torch.is_tensor(v):
+                v = v.detach().cpu().numpy()
+            self.epoch_dict.setdefault(k, []).append(v)
+
+    def log_tabular(self, key, val=None, with_min_and_max=False, average_only=False) -> None:
+        """Log ``val`` under ``key``, or, with no ``val``, statistics of what was stored under ``key``.
+
+        Args:
+            key: Column name, or the name values were stored under.
+            val: A value to log as it is. If ``None``, the stored values are summarised.
+            with_min_and_max: Also log ``Max<key>`` and ``Min<key>``.
+            average_only: Log only ``Average<key>`` (no ``Std<key>``).
+        """
+        if val is not None:
+            super().log_tabular(key, val)
+            return
+        stats = self.get_stats(key, with_min_and_max)
+        super().log_tabular(key if average_only else "Average" + key, stats[0])
+        if not average_only:
+            super().log_tabular("Std" + key, stats[1])
+        if with_min_and_max:
+            super().log_tabular("Max" + key, stats[3])
+            super().log_tabular("Min" + key, stats[2])
+        self.epoch_dict[key] = []
+
+    def get_stats(self, key, with_min_and_max=False):
+        """Mean and std (and min, max) of the values stored under ``key``, pooled over processes."""
+        values = self.epoch_dict.get(key, [])
+        flat = np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in values]) if values else np.zeros(0)
+        return mpi_statistics_scalar(flat, with_min_and_max=with_min_and_max)
