@@ -46,7 +46,6 @@ def plot_data(data, xaxis="Epoch", value="AverageEpRet", condition="Condition1",
             z = np.ones(len(x))
             datum[value] = np.convolve(x, window, "same") / np.convolve(z, window, "same")
     frame = pd.concat(data, ignore_index=True)
-    sns.set_theme(style="darkgrid", font_scale=1.2)
     ax = sns.lineplot(data=frame, x=xaxis, y=value, hue=condition, errorbar="sd", estimator=estimator,
                       ax=ax, **kwargs)
     ax.legend(loc="best").set_draggable(True)
@@ -157,6 +156,9 @@ def make_plots(all_logdirs, legend=None, xaxis=None, values=None, count=False, f
     condition = "Condition2" if count else "Condition1"
     headless = savefig is not None or not _has_display()
     plt = _pyplot(headless)
+    import seaborn as sns
+
+    sns.set_theme(style="darkgrid", font_scale=font_scale / 1.25)
     saved = []
     for value in values:
         fig = plt.figure(figsize=(8, 5))
