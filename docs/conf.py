@@ -96,7 +96,11 @@ PAGE_NEEDS = {
     "utils/plotter": ["spinup/utils/plot.py"],
     "utils/mpi": ["spinup/utils/mpi_tools.py", "spinup/utils/mpi_pytorch.py"],
     "utils/run_utils": ["spinup/utils/run_utils.py", "spinup/utils/envs.py"],
-    "utils/serialization": ["spinup/utils/serialization_utils.py", "spinup/utils/checks.py"],
+    "utils/serialization": [
+        "spinup/utils/serialization_utils.py",
+        "spinup/utils/checks.py",
+        "spinup/utils/envs.py",
+    ],
     "user/saving_and_loading": ["spinup/utils/test_policy.py"],
 }
 
