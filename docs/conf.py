@@ -95,7 +95,11 @@ PAGE_NEEDS = {
     "utils/logger": ["spinup/utils/logx.py"],
     "utils/plotter": ["spinup/utils/plot.py"],
     "utils/mpi": ["spinup/utils/mpi_tools.py", "spinup/utils/mpi_pytorch.py"],
-    "utils/run_utils": ["spinup/utils/run_utils.py", "spinup/utils/envs.py"],
+    "utils/run_utils": [
+        "spinup/utils/run_utils.py",
+        "spinup/utils/envs.py",
+        "spinup/utils/run_entrypoint.py",
+    ],
     "utils/serialization": [
         "spinup/utils/serialization_utils.py",
         "spinup/utils/checks.py",

@@ -180,3 +180,41 @@ def test_math_renders_in_a_browser(site, tmp_path):
     for raw in ("\\(", "\\)", "\\[", "\\]"):
         assert raw not in text, f"raw TeX delimiter {raw} left in the rendered page"
     assert "Math input error" not in text and "<mjx-merror" not in dom
+
+
+def _public_objects():
+    """(dotted name, object) for every public function and class defined in spinup.utils, and the
+    algorithm functions exported by spinup."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import spinup
+    import spinup.utils
+
+    found = []
+    for info in pkgutil.iter_modules(spinup.utils.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module("spinup.utils." + info.name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if getattr(obj, "__module__", None) == module.__name__:
+                found.append((f"{module.__name__}.{name}", obj))
+    for name in getattr(spinup, "__all__", []):
+        obj = getattr(spinup, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            found.append((f"{obj.__module__}.{obj.__qualname__}", obj))
+    return found
+
+
+def test_every_public_object_is_documented(site):
+    documented = set()
+    for page in site.rglob("*.html"):
+        documented |= _parse(page).ids
+    missing = sorted({name for name, _ in _public_objects() if name not in documented})
+    assert not missing, (
+        "public functions and classes with no entry on any docs page (add an autodoc directive "
+        "for each, e.g. in docs/utils/): " + ", ".join(missing)
+    )
