@@ -45,6 +45,8 @@ extensions = [
 ]
 
 autodoc_member_order = "bysource"
+# Show defaults as written in the source (core.MLPActorCritic, dict()) rather than their reprs.
+autodoc_preserve_defaults = True
 autodoc_typehints = "description"
 autodoc_default_options = {"undoc-members": False, "show-inheritance": False}
 # mpi4py is optional; the utilities import it lazily, so nothing needs mocking, but keep autodoc
