@@ -118,10 +118,15 @@ def parse_args(algo, tokens):
         if token.startswith("--") and not _is_number(token):
             key = token[2:]
             check(key, "Found '--' with no name; options look like --env CartPole-v1.")
+            sh = None
             if "[" in key and key.endswith("]"):
                 key, sh = key[:-1].split("[", 1)
+            if key in SUBSTITUTIONS:
+                # a shorthand option (--hid) also names the value in folder names (hid64-64)
+                sh = key if sh is None else sh
+                key = SUBSTITUTIONS[key]
+            if sh is not None:
                 shorthands[key] = sh
-            key = SUBSTITUTIONS.get(key, key)
             check(key not in args, f"--{key} is given twice; give all its values after one --{key}.")
             args[key] = []
         else:

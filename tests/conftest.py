@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny scripted environments whose every step is known in advance."""
+
+import os
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+# Open MPI refuses to run as root without these; CI runs as root.
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class ScriptedEnv(gym.Env):
+    """Reward 1 per step; episodes alternate between ending by termination and by truncation.
+
+    Observation: [step in episode, episode index, 1]. Episode k (from 0) lasts ``length`` steps and
+    ends with terminated=True when k is even, truncated=True when k is odd.
+    """
+
+    def __init__(self, length=3, continuous=False):
+        self.length = length
+        self.observation_space = spaces.Box(-np.inf, np.inf, (3,), np.float32)
+        self.action_space = spaces.Box(-1, 1, (1,), np.float32) if continuous else spaces.Discrete(2)
+        self.episode = -1
+        self.t = 0
+
+    def _obs(self):
+        return np.array([self.t, self.episode, 1.0], dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episode += 1
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t >= self.length
+        terminated = done and self.episode % 2 == 0
+        truncated = done and self.episode % 2 == 1
+        return self._obs(), 1.0, terminated, truncated, {}
+
+
+@pytest.fixture
+def scripted_env():
+    return ScriptedEnv
+
+
+@pytest.fixture
+def tmp_out(tmp_path):
+    return dict(output_dir=str(tmp_path / "run"), exp_name="run")
