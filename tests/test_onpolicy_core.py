@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-from torch.distributions import Categorical, Normal
+from torch.distributions import Categorical
 
 from spinup.algos.pytorch.ppo import core, ppo as ppo_module
 

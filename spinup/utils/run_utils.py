@@ -17,7 +17,7 @@ from textwrap import dedent
 import cloudpickle
 
 from spinup.user_config import DEFAULT_DATA_DIR, DEFAULT_SHORTHAND, FORCE_DATESTAMP, WAIT_BEFORE_LAUNCH
-from spinup.utils.checks import UserError, check
+from spinup.utils.checks import check
 from spinup.utils.logx import colorize
 from spinup.utils.envs import make_env_fn
 from spinup.utils.mpi_tools import mpirun_command, mpirun_env

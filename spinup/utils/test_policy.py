@@ -12,7 +12,7 @@ import re
 import numpy as np
 import torch
 
-from spinup.utils.checks import UserError, check, check_nonnegative_ints, check_positive_ints
+from spinup.utils.checks import check, check_nonnegative_ints, check_positive_ints
 from spinup.utils.serialization_utils import rebuild_model, safe_torch_load
 
 
