@@ -107,10 +107,8 @@ def train(env_name="CartPole-v1", hidden_sizes=(32,), lr=1e-2, epochs=50, batch_
                 ep_ret, ep_len = sum(ep_rews), len(ep_rews)
                 batch_rets.append(ep_ret)
                 batch_lens.append(ep_len)
-                # [weights]
                 # each step is weighted by the rewards collected from that step on
                 batch_weights += list(reward_to_go(ep_rews))
-                # [/weights]
                 obs, _ = env.reset()
                 ep_rews = []
                 # an epoch only ever holds whole episodes
