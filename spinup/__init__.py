@@ -2,6 +2,8 @@
 
 # Algorithms
 from spinup.algos.pytorch.ppo.ppo import ppo as ppo_pytorch
+from spinup.algos.pytorch.trpo.trpo import trpo as trpo_pytorch
+from spinup.algos.pytorch.vpg.vpg import vpg as vpg_pytorch
 
 # Loggers
 from spinup.utils.logx import EpochLogger, Logger
@@ -10,5 +12,7 @@ __version__ = "1.0.0"
 
 # The bare names are the PyTorch versions: there is no other implementation.
 ppo = ppo_pytorch
+trpo = trpo_pytorch
+vpg = vpg_pytorch
 
-__all__ = ["ppo", "ppo_pytorch", "Logger", "EpochLogger", "__version__"]
+__all__ = ["ppo", "ppo_pytorch", "trpo", "trpo_pytorch", "vpg", "vpg_pytorch", "Logger", "EpochLogger", "__version__"]

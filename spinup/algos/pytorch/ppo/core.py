@@ -1,4 +1,7 @@
-"""Networks and small math helpers for the on-policy algorithms (VPG, TRPO, PPO)."""
+"""Networks and small math helpers for the on-policy algorithms (VPG, TRPO, PPO).
+
+The same networks sit beside each of the three, so each folder can be read on its own.
+"""
 
 from __future__ import annotations
 

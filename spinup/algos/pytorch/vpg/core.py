@@ -1,0 +1,158 @@
+"""Networks and small math helpers for the on-policy algorithms (VPG, TRPO, PPO).
+
+The same networks sit beside each of the three, so each folder can be read on its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+import torch
+import torch.nn as nn
+from gymnasium.spaces import Box, Discrete
+from torch.distributions.categorical import Categorical
+from torch.distributions.normal import Normal
+
+
+def combined_shape(length: int, shape=None) -> tuple:
+    """``(length, *shape)``: the shape of a buffer holding ``length`` items of ``shape``."""
+    if shape is None:
+        return (length,)
+    return (length, shape) if np.isscalar(shape) else (length, *shape)
+
+
+def mlp(sizes, activation, output_activation=nn.Identity) -> nn.Sequential:
+    """A multi-layer perceptron with layer widths ``sizes`` (input first, output last)."""
+    layers = []
+    for j in range(len(sizes) - 1):
+        act = activation if j < len(sizes) - 2 else output_activation
+        layers += [nn.Linear(sizes[j], sizes[j + 1]), act()]
+    return nn.Sequential(*layers)
+
+
+def count_vars(module: nn.Module) -> int:
+    return sum(np.prod(p.shape) for p in module.parameters())
+
+
+def discount_cumsum(x: np.ndarray, discount: float) -> np.ndarray:
+    """Discounted cumulative sums of a vector, from each index to the end.
+
+    input:  [x0, x1, x2]
+    output: [x0 + discount * x1 + discount^2 * x2,  x1 + discount * x2,  x2]
+    """
+    # A first-order IIR filter run backwards computes y[t] = x[t] + discount * y[t+1] in C.
+    return scipy.signal.lfilter([1], [1, float(-discount)], x[::-1], axis=0)[::-1]
+
+
+class Actor(nn.Module):
+    """A stochastic policy pi(a|s): subclasses say which distribution it is."""
+
+    def _distribution(self, obs):
+        raise NotImplementedError
+
+    def _log_prob_from_distribution(self, pi, act):
+        raise NotImplementedError
+
+    def forward(self, obs, act=None):
+        """The action distribution for ``obs`` and, if ``act`` is given, its log-likelihood."""
+        pi = self._distribution(obs)
+        logp_a = None
+        if act is not None:
+            logp_a = self._log_prob_from_distribution(pi, act)
+        return pi, logp_a
+
+
+class MLPCategoricalActor(Actor):
+    """pi(a|s) = Categorical(softmax(logits(s))) for Discrete action spaces."""
+
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):
+        super().__init__()
+        self.logits_net = mlp([obs_dim, *hidden_sizes, act_dim], activation)
+
+    def _distribution(self, obs):
+        return Categorical(logits=self.logits_net(obs), validate_args=False)
+
+    def _log_prob_from_distribution(self, pi, act):
+        return pi.log_prob(act)
+
+
+class MLPGaussianActor(Actor):
+    """pi(a|s) = N(mu(s), diag(exp(log_std))^2) for Box action spaces.
+
+    The log standard deviations are free parameters, not outputs of the network: a common and
+    stable choice for on-policy methods. They start at -0.5 (std about 0.6).
+    """
+
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):
+        super().__init__()
+        self.log_std = nn.Parameter(torch.full((act_dim,), -0.5))
+        self.mu_net = mlp([obs_dim, *hidden_sizes, act_dim], activation)
+
+    def _distribution(self, obs):
+        return Normal(self.mu_net(obs), torch.exp(self.log_std), validate_args=False)
+
+    def _log_prob_from_distribution(self, pi, act):
+        # The action dimensions are independent, so the joint log-likelihood is the sum.
+        return pi.log_prob(act).sum(axis=-1)
+
+
+class MLPCritic(nn.Module):
+    """The state-value function V(s)."""
+
+    def __init__(self, obs_dim, hidden_sizes, activation):
+        super().__init__()
+        self.v_net = mlp([obs_dim, *hidden_sizes, 1], activation)
+
+    def forward(self, obs):
+        # Shape (batch,), not (batch, 1): V is compared with returns of shape (batch,).
+        return torch.squeeze(self.v_net(obs), -1)
+
+
+class MLPActorCritic(nn.Module):
+    """A policy and a value function with separate MLPs, for Box or Discrete action spaces.
+
+    Args:
+        observation_space: A one-dimensional Box space (``spinup.utils.envs`` flattens others).
+        action_space: A Box (Gaussian policy) or Discrete (categorical policy) space.
+        hidden_sizes: Widths of the hidden layers of both networks.
+        activation: The hidden layers' activation, a ``torch.nn`` module class.
+    """
+
+    def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nn.Tanh):
+        super().__init__()
+        obs_dim = observation_space.shape[0]
+        if isinstance(action_space, Box):
+            self.pi = MLPGaussianActor(obs_dim, action_space.shape[0], hidden_sizes, activation)
+        elif isinstance(action_space, Discrete):
+            self.pi = MLPCategoricalActor(obs_dim, int(action_space.n), hidden_sizes, activation)
+        else:
+            raise TypeError(f"MLPActorCritic supports Box and Discrete action spaces, not {action_space}.")
+        self.v = MLPCritic(obs_dim, hidden_sizes, activation)
+
+    def step(self, obs):
+        """Sample an action for ``obs``; return it with V(obs) and its log-prob, as numpy."""
+        with torch.no_grad():
+            pi = self.pi._distribution(obs)
+            a = pi.sample()
+            logp_a = self.pi._log_prob_from_distribution(pi, a)
+            v = self.v(obs)
+        return a.numpy(), v.numpy(), logp_a.numpy()
+
+    def act(self, obs, deterministic=False):
+        """An action for ``obs`` (the distribution's mode when ``deterministic``)."""
+        if not deterministic:
+            return self.step(obs)[0]
+        with torch.no_grad():
+            pi = self.pi._distribution(obs)
+            mode = pi.probs.argmax(-1) if isinstance(pi, Categorical) else pi.mean
+        return mode.numpy()
+
+
+def to_env_action(a: np.ndarray, action_space):
+    """The action to hand the environment: Gaussian samples are clipped to the Box's bounds.
+
+    The buffer keeps the unclipped sample, whose log-prob the policy computed.
+    """
+    if isinstance(action_space, Box):
+        return np.clip(a, action_space.low, action_space.high)
+    return int(a)

@@ -1,0 +1,306 @@
+"""Vanilla Policy Gradient with GAE-Lambda advantages and a learned value baseline, in PyTorch."""
+
+import time
+
+import numpy as np
+import torch
+from torch.optim import Adam
+
+import spinup.algos.pytorch.vpg.core as core
+from spinup.utils.checks import check_positive_ints, check_positive_numbers, check_seed, check_unit_interval
+from spinup.utils.envs import setup_env
+from spinup.utils.logx import EpochLogger
+from spinup.utils.mpi_pytorch import mpi_avg_grads, setup_pytorch_for_mpi, sync_params
+from spinup.utils.mpi_tools import mpi_fork, mpi_statistics_scalar, num_procs, proc_id
+
+
+class VPGBuffer:
+    """Stores one epoch of interaction and computes GAE-Lambda advantages and returns-to-go."""
+
+    def __init__(self, obs_dim, act_dim, size, gamma=0.99, lam=0.95):
+        self.obs_buf = np.zeros(core.combined_shape(size, obs_dim), dtype=np.float32)
+        self.act_buf = np.zeros(core.combined_shape(size, act_dim), dtype=np.float32)
+        self.adv_buf = np.zeros(size, dtype=np.float32)
+        self.rew_buf = np.zeros(size, dtype=np.float32)
+        self.ret_buf = np.zeros(size, dtype=np.float32)
+        self.val_buf = np.zeros(size, dtype=np.float32)
+        self.logp_buf = np.zeros(size, dtype=np.float32)
+        self.gamma, self.lam = gamma, lam
+        self.ptr, self.path_start_idx, self.max_size = 0, 0, size
+
+    def store(self, obs, act, rew, val, logp):
+        """Append one timestep of agent-environment interaction."""
+        assert self.ptr < self.max_size, "the buffer is full: call get() once per epoch"
+        self.obs_buf[self.ptr] = obs
+        self.act_buf[self.ptr] = act
+        self.rew_buf[self.ptr] = rew
+        self.val_buf[self.ptr] = val
+        self.logp_buf[self.ptr] = logp
+        self.ptr += 1
+
+    def finish_path(self, last_val=0):
+        """Close the current trajectory: compute its advantages and returns-to-go.
+
+        ``last_val`` is V(s_T) of the observation after the last step: 0 when the episode
+        terminated (no future reward), the critic's estimate when it was cut off by a time limit
+        or by the end of the epoch, so the missing tail of the return is bootstrapped.
+        """
+        path_slice = slice(self.path_start_idx, self.ptr)
+        rews = np.append(self.rew_buf[path_slice], last_val)
+        vals = np.append(self.val_buf[path_slice], last_val)
+
+        # the next two lines implement GAE-Lambda advantage calculation
+        deltas = rews[:-1] + self.gamma * vals[1:] - vals[:-1]
+        self.adv_buf[path_slice] = core.discount_cumsum(deltas, self.gamma * self.lam)
+
+        # the next line computes rewards-to-go, to be targets for the value function
+        self.ret_buf[path_slice] = core.discount_cumsum(rews, self.gamma)[:-1]
+
+        self.path_start_idx = self.ptr
+
+    def get(self):
+        """Return the epoch's data as tensors, advantages normalised, and empty the buffer."""
+        assert self.ptr == self.max_size, "get() is called once the buffer is full"
+        self.ptr, self.path_start_idx = 0, 0
+        # advantage normalisation, with statistics over all MPI processes
+        adv_mean, adv_std = mpi_statistics_scalar(self.adv_buf)
+        self.adv_buf = (self.adv_buf - adv_mean) / (adv_std + 1e-8)
+        data = dict(obs=self.obs_buf, act=self.act_buf, ret=self.ret_buf, adv=self.adv_buf, logp=self.logp_buf)
+        return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in data.items()}
+
+
+def vpg(
+    env_fn,
+    actor_critic=core.MLPActorCritic,
+    ac_kwargs=dict(),
+    seed=0,
+    steps_per_epoch=4000,
+    epochs=50,
+    gamma=0.99,
+    pi_lr=3e-4,
+    vf_lr=1e-3,
+    train_v_iters=80,
+    lam=0.97,
+    max_ep_len=1000,
+    logger_kwargs=dict(),
+    save_freq=10,
+):
+    """
+    Vanilla Policy Gradient (with GAE-Lambda for advantage estimation).
+
+    Args:
+        env_fn : A function which creates a copy of the environment. The environment must satisfy
+            the Gymnasium API (``reset`` returns ``(obs, info)``, ``step`` returns
+            ``(obs, rew, terminated, truncated, info)``).
+
+        actor_critic: The constructor method for a PyTorch Module with a ``step`` method, an
+            ``act`` method, a ``pi`` module, and a ``v`` module, exactly as for
+            :func:`spinup.algos.pytorch.ppo.ppo.ppo` (see its docstring for the shapes):
+            ``step(obs)`` returns numpy ``a`` (batch, act_dim), ``v`` (batch,), ``logp_a``
+            (batch,); ``pi(obs, act)`` returns a torch Distribution and the log-probs of ``act``;
+            ``v(obs)`` returns value estimates of shape (batch,).
+
+        ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to PPO
+            (for the default: ``hidden_sizes``, ``activation``).
+
+        seed (int): Seed for random number generators.
+
+        steps_per_epoch (int): Number of steps of interaction (state-action pairs) for the agent
+            and the environment in each epoch, summed over all MPI processes.
+
+        epochs (int): Number of epochs of interaction (equivalent to number of policy updates) to
+            perform.
+
+        gamma (float): Discount factor. (Always between 0 and 1.)
+
+        pi_lr (float): Learning rate for the policy optimizer (one step per epoch).
+
+        vf_lr (float): Learning rate for the value function optimizer.
+
+        train_v_iters (int): Number of gradient descent steps to take on the value function per
+            epoch.
+
+        lam (float): Lambda for GAE-Lambda. (Always between 0 and 1, close to 1.)
+
+        max_ep_len (int): Maximum length of trajectory / episode / rollout. An episode cut off here
+            is treated like a Gymnasium time-limit truncation: its return is bootstrapped.
+
+        logger_kwargs (dict): Keyword args for EpochLogger.
+
+        save_freq (int): How often (in terms of gap between epochs) to save the current policy and
+            value function. The last epoch is always saved.
+    """
+    check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        train_v_iters=train_v_iters, max_ep_len=max_ep_len, save_freq=save_freq)
+    check_unit_interval(gamma=gamma, lam=lam)
+    check_positive_numbers(pi_lr=pi_lr, vf_lr=vf_lr)
+    check_seed(seed)
+
+    # Special function to avoid certain slowdowns from PyTorch + MPI combo.
+    setup_pytorch_for_mpi()
+
+    # Set up logger and save configuration
+    logger = EpochLogger(**logger_kwargs)
+    logger.save_config(locals())
+
+    # Random seed: each MPI process gets its own stream
+    seed += 10000 * proc_id()
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+    # Instantiate environment
+    env = setup_env(env_fn, "vpg")
+    obs_dim = env.observation_space.shape
+    act_dim = env.action_space.shape
+
+    # Create actor-critic module
+    ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs)
+
+    # Sync params across processes
+    sync_params(ac)
+
+    # Count variables
+    var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.v])
+    logger.log("\nNumber of parameters: \t pi: %d, \t v: %d\n" % var_counts)
+
+    # Set up experience buffer
+    local_steps_per_epoch = int(steps_per_epoch / num_procs())
+    buf = VPGBuffer(obs_dim, act_dim, local_steps_per_epoch, gamma, lam)
+
+    # Set up function for computing VPG policy loss
+    def compute_loss_pi(data):
+        obs, act, adv, logp_old = data["obs"], data["act"], data["adv"], data["logp"]
+
+        # Policy loss
+        pi, logp = ac.pi(obs, act)
+        loss_pi = -(logp * adv).mean()
+
+        # Useful extra info
+        approx_kl = (logp_old - logp).mean().item()
+        ent = pi.entropy().mean().item()
+        pi_info = dict(kl=approx_kl, ent=ent)
+
+        return loss_pi, pi_info
+
+    # Set up function for computing value loss
+    def compute_loss_v(data):
+        obs, ret = data["obs"], data["ret"]
+        return ((ac.v(obs) - ret) ** 2).mean()
+
+    # Set up optimizers for policy and value function
+    pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr)
+    vf_optimizer = Adam(ac.v.parameters(), lr=vf_lr)
+
+    # Set up model saving
+    logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
+
+    def update():
+        data = buf.get()
+
+        pi_l_old, pi_info_old = compute_loss_pi(data)
+        pi_l_old = pi_l_old.item()
+        v_l_old = compute_loss_v(data).item()
+
+        # Train policy with a single step of gradient descent
+        pi_optimizer.zero_grad()
+        loss_pi, pi_info = compute_loss_pi(data)
+        loss_pi.backward()
+        mpi_avg_grads(ac.pi)  # average grads across MPI processes
+        pi_optimizer.step()
+
+        # Value function learning
+        for i in range(train_v_iters):
+            vf_optimizer.zero_grad()
+            loss_v = compute_loss_v(data)
+            loss_v.backward()
+            mpi_avg_grads(ac.v)  # average grads across MPI processes
+            vf_optimizer.step()
+
+        # Log changes from update
+        kl, ent = pi_info["kl"], pi_info_old["ent"]
+        logger.store(LossPi=pi_l_old, LossV=v_l_old, KL=kl, Entropy=ent,
+                     DeltaLossPi=(loss_pi.item() - pi_l_old), DeltaLossV=(loss_v.item() - v_l_old))
+
+    # Prepare for interaction with environment
+    start_time = time.time()
+    o, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    ep_ret, ep_len = 0, 0
+
+    # Main loop: collect experience in env and update/log each epoch
+    for epoch in range(epochs):
+        for t in range(local_steps_per_epoch):
+            a, v, logp = ac.step(torch.as_tensor(o, dtype=torch.float32))
+
+            next_o, r, terminated, truncated, _ = env.step(core.to_env_action(a, env.action_space))
+            ep_ret += r
+            ep_len += 1
+
+            # save and log
+            buf.store(o, a, r, v, logp)
+            logger.store(VVals=v)
+
+            # Update obs (critical!)
+            o = next_o
+
+            truncated = truncated or ep_len == max_ep_len
+            epoch_ended = t == local_steps_per_epoch - 1
+
+            if terminated or truncated or epoch_ended:
+                # A terminal state has no future; a cut-off (time limit or end of epoch) does, and
+                # V(s') of the real next observation stands in for it.
+                v = 0.0 if terminated else ac.step(torch.as_tensor(o, dtype=torch.float32))[1]
+                buf.finish_path(v)
+                if terminated or truncated:
+                    # only save EpRet / EpLen if the episode really ended
+                    logger.store(EpRet=ep_ret, EpLen=ep_len)
+                    o, _ = env.reset()
+                    ep_ret, ep_len = 0, 0
+
+        # Save model
+        if (epoch % save_freq == 0) or (epoch == epochs - 1):
+            logger.save_state({}, None)
+
+        # Perform VPG update!
+        update()
+
+        # Log info about epoch
+        logger.log_tabular("Epoch", epoch)
+        logger.log_tabular("EpRet", with_min_and_max=True)
+        logger.log_tabular("EpLen", average_only=True)
+        logger.log_tabular("VVals", with_min_and_max=True)
+        logger.log_tabular("TotalEnvInteracts", (epoch + 1) * local_steps_per_epoch * num_procs())
+        logger.log_tabular("LossPi", average_only=True)
+        logger.log_tabular("LossV", average_only=True)
+        logger.log_tabular("DeltaLossPi", average_only=True)
+        logger.log_tabular("DeltaLossV", average_only=True)
+        logger.log_tabular("Entropy", average_only=True)
+        logger.log_tabular("KL", average_only=True)
+        logger.log_tabular("Time", time.time() - start_time)
+        logger.dump_tabular()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from spinup.utils.envs import make_env_fn
+    from spinup.utils.run_utils import setup_logger_kwargs
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--env", type=str, default="HalfCheetah-v5")
+    parser.add_argument("--hid", type=int, default=64)
+    parser.add_argument("--l", type=int, default=2)
+    parser.add_argument("--gamma", type=float, default=0.99)
+    parser.add_argument("--seed", "-s", type=int, default=0)
+    parser.add_argument("--cpu", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--exp_name", type=str, default="vpg")
+    args = parser.parse_args()
+
+    mpi_fork(args.cpu)  # run parallel code with mpi
+
+    vpg(make_env_fn(args.env), actor_critic=core.MLPActorCritic,
+        ac_kwargs=dict(hidden_sizes=[args.hid] * args.l), gamma=args.gamma,
+        seed=args.seed, steps_per_epoch=args.steps, epochs=args.epochs,
+        logger_kwargs=setup_logger_kwargs(args.exp_name, args.seed))
