@@ -207,6 +207,8 @@ def vpg(
         loss_pi.backward()
         mpi_avg_grads(ac.pi)  # average grads across MPI processes
         pi_optimizer.step()
+        with torch.no_grad():  # measured after the step: how far the one step moved the policy
+            loss_pi, pi_info = compute_loss_pi(data)
 
         # Value function learning
         for i in range(train_v_iters):
