@@ -1,5 +1,7 @@
 """The math of the on-policy family: discounted sums, GAE, log-probs, truncation bootstrapping."""
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -87,8 +89,8 @@ class KnownCritic(torch.nn.Module):
 
 def recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps):
     calls = []
-    original = module.PPOBuffer.finish_path if hasattr(module, "PPOBuffer") else module.VPGBuffer.finish_path
-    buffer_cls = module.PPOBuffer if hasattr(module, "PPOBuffer") else module.VPGBuffer
+    buffer_cls = getattr(module, algo.upper() + "Buffer")
+    original = buffer_cls.finish_path
 
     def recording_finish_path(self, last_val=0):
         calls.append(float(np.asarray(last_val)))
@@ -106,13 +108,24 @@ def recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps
     return calls
 
 
-@pytest.mark.parametrize("algo", ["ppo"])
+@pytest.mark.parametrize("algo", ["vpg", "trpo", "ppo"])
 def test_truncation_is_bootstrapped_and_termination_is_not(algo, scripted_env, tmp_out, monkeypatch):
     """terminated -> 0; truncated -> V(real next obs); end of epoch -> V(next obs)."""
-    module = {"ppo": ppo_module}[algo]
+    module = importlib.import_module(f"spinup.algos.pytorch.{algo}.{algo}")
     calls = recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps=8)
     # Episode 0 terminates after 3 steps: nothing to bootstrap.
     # Episode 1 is truncated after 3 steps; its last observation is [3, 1, 1]: V = 31
     #   (not V of the reset observation [0, 2, 1] = 2, nor of the previous one [2, 1, 1] = 21).
     # Episode 2 is cut by the end of the epoch after 2 steps at [2, 2, 1]: V = 22.
     assert calls == [0.0, 31.0, 22.0]
+
+
+def test_on_policy_core_files_stay_identical():
+    """Each folder carries its own core.py so it reads alone; the copies must not drift apart."""
+    from pathlib import Path
+
+    root = Path(ppo_module.__file__).parent.parent
+    ppo_core = (root / "ppo" / "core.py").read_text()
+    assert (root / "vpg" / "core.py").read_text() == ppo_core
+    # TRPO's adds its conjugate-gradient helpers after the shared part.
+    assert (root / "trpo" / "core.py").read_text().startswith(ppo_core)
