@@ -25,6 +25,8 @@ SUBSTITUTIONS = {
     "act": "ac_kwargs:activation",
     "cpu": "num_cpu",
     "dt": "datestamp",
+    "tensorboard": "logger_kwargs:tensorboard",
+    "video_every": "logger_kwargs:video_every",
 }
 # Arguments for the launcher, not the algorithm.
 RUN_KEYS = ["num_cpu", "data_dir", "datestamp", "backend", "address"]
@@ -41,10 +43,12 @@ HELP = dedent(
     Shorthands: --env (env_name), --hid (ac_kwargs:hidden_sizes), --act (ac_kwargs:activation),
     --cpu (num_cpu; 'auto' = one per core; vpg, trpo and ppo only), --dt (datestamp).
     Several values after a key run a grid of experiments; --key:sub sets a nested argument.
+    Outputs: --tensorboard (event files beside progress.txt), --video_every K (an mp4 every K epochs).
+    Sweeps: --backend ray [--address HOST:PORT] runs each variant as a Ray task.
 
     Inspect results:
         spinup plot DIR [DIR ...] [--legend --xaxis --value --count --smooth --select --exclude --est --savefig]
-        spinup test_policy DIR [--len --episodes --norender --itr --deterministic]
+        spinup test_policy DIR [--len --episodes --norender --itr --deterministic --video OUT.mp4]
     """
 ).format(algos=", ".join(ALGOS))
 

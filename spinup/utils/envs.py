@@ -54,6 +54,12 @@ def make_env_fn(env_name: str, **env_kwargs):
     return env_fn
 
 
+def make_env_by_id(env_id: str, env_kwargs: dict | None = None):
+    """``gymnasium.make(env_id, **env_kwargs)``, importing the package that registers the id first."""
+    _import_env_namespace(env_id)
+    return gym.make(env_id, **(env_kwargs or {}))
+
+
 def setup_env(env_fn, algo: str, flatten: bool = True):
     """Build the environment for ``algo`` and refuse it, in one sentence, if the two don't fit.
 

@@ -51,10 +51,16 @@ class Logger:
         output_dir: Directory for all outputs; made if absent. Defaults to ``/tmp/experiments/<time>``.
         output_fname: Name of the table file inside ``output_dir``.
         exp_name: Experiment name, recorded in ``config.json`` so the plotter can use it as a legend.
-        tensorboard: Also write every tabular value as a TensorBoard scalar (needs the ``tb`` extra).
+        tensorboard: Also write every tabular value as a TensorBoard scalar (needs the ``tb`` extra),
+            in ``output_dir/tb``.
+        video_every: Every this many epochs, record one episode of the deterministic policy to
+            ``output_dir/videos/epoch<N>.mp4`` (needs the ``video`` extra; 0: never).
+        progress_bar: Show a progress bar (steps, steps per second, last average return) when
+            output goes to a terminal; ``None`` decides by ``sys.stdout.isatty()``.
     """
 
-    def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, tensorboard=False):
+    def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, tensorboard=False,
+                 video_every=0, progress_bar=None):
         self.output_dir = output_dir or "/tmp/experiments/%i" % int(time.time())
         self.exp_name = exp_name
         self.output_file = None
@@ -65,6 +71,10 @@ class Logger:
         self.epoch_count = 0
         self.pytorch_saver_elements = None
         self.model_spec = None
+        self.video_every = int(video_every or 0)
+        self.progress = None
+        self.total_steps = None
+        self.show_progress = sys.stdout.isatty() if progress_bar is None else bool(progress_bar)
         if proc_id() == 0:
             if osp.exists(osp.join(self.output_dir, output_fname)):
                 self.log(f"Warning: {self.output_dir} already holds a run; writing into it anyway.", "red")
@@ -102,6 +112,15 @@ class Logger:
         Values JSON can't hold are written as their name or repr: saving never fails.
         """
         config_json = convert_json(config)
+        if isinstance(config.get("epochs"), int) and isinstance(config.get("steps_per_epoch"), int):
+            self.total_steps = config["epochs"] * config["steps_per_epoch"]
+        if self.show_progress and proc_id() == 0 and self.progress is None:
+            from tqdm import tqdm
+
+            # made here, when training starts, so its steps-per-second rate is right
+            self.progress = tqdm(total=self.total_steps, unit="step", dynamic_ncols=True, leave=True,
+                                 desc=self.exp_name or "training")
+            atexit.register(self.progress.close)
         if self.exp_name is not None:
             config_json["exp_name"] = self.exp_name
         if proc_id() == 0:
@@ -170,7 +189,7 @@ class Logger:
                 if self.tb_writer is not None and hasattr(val, "__float__"):
                     self.tb_writer.add_scalar(key, float(val), self.epoch_count)
             lines.append("-" * n_slashes)
-            print("\n".join(lines), flush=True)
+            self._print_table("\n".join(lines))
             if self.output_file is not None:
                 if self.first_row:
                     self.output_file.write("\t".join(self.log_headers) + "\n")
@@ -178,9 +197,42 @@ class Logger:
                 self.output_file.flush()
             if self.tb_writer is not None:
                 self.tb_writer.flush()
+            self._update_progress()
+            if self.video_every and self.epoch_count % self.video_every == 0:
+                self._record_video()
         self.log_current_row.clear()
         self.first_row = False
         self.epoch_count += 1
+
+
+    def _print_table(self, table: str) -> None:
+        if self.progress is not None:
+            self.progress.write(table)  # above the bar, which stays at the bottom
+        else:
+            print(table, flush=True)
+
+    def _update_progress(self) -> None:
+        steps = self.log_current_row.get("TotalEnvInteracts")
+        if self.progress is None or steps is None:
+            return
+        self.progress.update(int(steps) - self.progress.n)
+        ret = self.log_current_row.get("AverageTestEpRet", self.log_current_row.get("AverageEpRet"))
+        if ret is not None:
+            self.progress.set_postfix_str(f"return {float(ret):.1f}")
+
+    def _record_video(self) -> None:
+        if self.pytorch_saver_elements is None or self.model_spec is None or self.model_spec[0] is None:
+            return
+        from spinup.utils.video import policy_video
+
+        path = osp.join(self.output_dir, "videos", "epoch%d.mp4" % self.epoch_count)
+        try:
+            result = policy_video(self.pytorch_saver_elements, self.model_spec[0], path)
+        except Exception as e:  # a video is a by-product: never lose the run over it
+            self.log(f"Could not record a video ({type(e).__name__}: {e}); training goes on.", "red")
+            return
+        if result is not None:
+            self.log(f"Recorded {result['frames']} frames to {path}", "cyan")
 
 
 def _make_tb_writer(output_dir: str):

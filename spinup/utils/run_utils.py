@@ -71,10 +71,9 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     kwargs["seed"] = seed
     print(colorize(f"Running experiment:\n\n{exp_name}\n\nwith kwargs:\n", color="cyan", bold=True))
     print(json.dumps(convert_json(kwargs), separators=(",", ":\t"), indent=4, sort_keys=True), "\n")
-    if "logger_kwargs" not in kwargs:
-        kwargs["logger_kwargs"] = setup_logger_kwargs(exp_name, seed, data_dir, datestamp)
-    else:
-        print("Note: logger_kwargs were given; using them as they are.\n")
+    # logger_kwargs given without an output_dir (e.g. only tensorboard=True) keep the usual layout
+    given = dict(kwargs.get("logger_kwargs") or {})
+    kwargs["logger_kwargs"] = {**setup_logger_kwargs(exp_name, seed, data_dir, datestamp), **given}
     if "env_name" in kwargs:
         env_name = kwargs.pop("env_name")
         kwargs["env_fn"] = make_env_fn(env_name)

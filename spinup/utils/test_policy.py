@@ -131,9 +131,21 @@ def main(argv=None) -> int:
     parser.add_argument("--norender", "-nr", action="store_true")
     parser.add_argument("--itr", "-i", type=int, default=-1, help="which numbered save to load (-1: last)")
     parser.add_argument("--deterministic", "-d", action="store_true")
+    parser.add_argument("--video", type=str, default=None, metavar="OUT.mp4",
+                        help="render the episodes off-screen into this mp4 instead of a window")
     args = parser.parse_args(argv)
     check_positive_ints(episodes=args.episodes)
     check_nonnegative_ints(len=args.len)
+    if args.video:
+        from spinup.utils.video import record_video
+
+        env, get_action = load_policy_and_env(args.fpath, "last" if args.itr < 0 else args.itr, args.deterministic,
+                                              render_mode="rgb_array")
+        check(env is not None, "The run used an environment without a registered id, so it cannot be rebuilt here.")
+        result = record_video(env, get_action, args.video, args.episodes, args.len or None)
+        print(f"Wrote {result['frames']} frames of {args.episodes} episode(s) to {args.video}; returns: "
+              + ", ".join("%.1f" % r for r in result["returns"]))
+        return 0
     render = not args.norender
     if render and not _can_show_window():
         print("No display found: running without rendering (pass --norender to silence this).")
