@@ -2,6 +2,7 @@
 
 # Algorithms
 from spinup.algos.pytorch.ddpg.ddpg import ddpg as ddpg_pytorch
+from spinup.algos.pytorch.dqn.dqn import dqn as dqn_pytorch
 from spinup.algos.pytorch.ppo.ppo import ppo as ppo_pytorch
 from spinup.algos.pytorch.sac.sac import sac as sac_pytorch
 from spinup.algos.pytorch.td3.td3 import td3 as td3_pytorch
@@ -15,6 +16,7 @@ __version__ = "1.0.0"
 
 # The bare names are the PyTorch versions: there is no other implementation.
 ddpg = ddpg_pytorch
+dqn = dqn_pytorch
 ppo = ppo_pytorch
 sac = sac_pytorch
 td3 = td3_pytorch
@@ -22,5 +24,5 @@ trpo = trpo_pytorch
 vpg = vpg_pytorch
 
 __all__ = [
-    "ddpg", "ddpg_pytorch", "td3", "td3_pytorch", "sac", "sac_pytorch",
+    "ddpg", "ddpg_pytorch", "td3", "td3_pytorch", "sac", "sac_pytorch", "dqn", "dqn_pytorch",
     "ppo", "ppo_pytorch", "trpo", "trpo_pytorch", "vpg", "vpg_pytorch", "Logger", "EpochLogger", "__version__"]
