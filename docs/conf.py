@@ -102,6 +102,8 @@ PAGE_NEEDS = {
         "spinup/utils/envs.py",
         "spinup/utils/run_entrypoint.py",
     ],
+    "utils/video": ["spinup/utils/video.py"],
+    "utils/ray": ["spinup/utils/ray_backend.py", "spinup/utils/run_utils.py"],
     "utils/serialization": [
         "spinup/utils/serialization_utils.py",
         "spinup/utils/checks.py",
