@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +12,7 @@ from gymnasium import spaces
 from spinup.utils.checks import UserError, check
 
 # Packages that register environment ids when imported ("ALE/Pong-v5", "MinAtar/Breakout-v1").
-_NAMESPACE_MODULES = {"ALE": "ale_py", "MinAtar": "minatar"}
+_NAMESPACE_MODULES = {"ALE": "ale_py", "MinAtar": "minatar.gym"}
 
 ON_POLICY = ("vpg", "trpo", "ppo")
 CONTINUOUS_ONLY = ("ddpg", "td3", "sac")
@@ -22,9 +23,12 @@ def _import_env_namespace(env_name: str) -> None:
     namespace = env_name.split("/")[0] if "/" in env_name else None
     if namespace in _NAMESPACE_MODULES:
         try:
-            __import__(_NAMESPACE_MODULES[namespace])
+            module = importlib.import_module(_NAMESPACE_MODULES[namespace])
         except ImportError:
-            pass
+            return
+        # MinAtar registers its ids only when asked (Gymnasium 1.x no longer loads plugins itself).
+        if hasattr(module, "register_envs") and not any(k.startswith(namespace + "/") for k in gym.registry):
+            module.register_envs()
 
 
 def check_env_name(env_name) -> None:
