@@ -1,0 +1,355 @@
+"""Training speed, ours against Stable-Baselines3: environment steps per second with matched settings.
+
+    python benchmarks/speed.py                          # every algorithm, 3 repeats
+    python benchmarks/speed.py --algos ppo td3 --repeats 5 --out benchmarks/results/speed
+
+Each timed run is a fresh Python process (``--worker``) that trains one library's algorithm for a
+fixed number of steps on one task, with PyTorch on one thread in both libraries. The rate is taken
+over the steps after a warm-up (the first epoch of an on-policy algorithm; the first steps past
+``update_after`` for an off-policy one), through the same environment wrapper in both libraries,
+so start-up, imports, buffer allocation and the random-action phase are not counted. The two
+libraries run alternately (ours first on even repeats, SB3 first on odd ones), and the raw rate of
+the environment under random actions is measured in the same rounds: the ceiling that no learner
+can pass. Outputs: ``speed.md`` (a table) and ``speed.json`` (every run) in ``--out``.
+
+How the settings are matched (what each library does per environment step):
+
+=========  =======================================  ==============================================
+algo       ours                                     Stable-Baselines3
+=========  =======================================  ==============================================
+ppo        4000 steps/epoch; 80 full-batch policy    PPO n_steps=4000, batch_size=4000, n_epochs=80
+           steps and 80 value steps; target_kl off   (80 full-batch steps on the joint loss),
+           (so every epoch does all 80)               target_kl=None
+vpg        4000 steps/epoch; 1 policy step and      A2C n_steps=4000: one full-batch step on the
+           train_v_iters=1 value step (our default   joint policy + value loss (SB3 has no VPG; A2C
+           is 80 value steps)                        with GAE is the same algorithm)
+trpo       4000 steps/epoch; CG 10 iterations,      sb3-contrib TRPO n_steps=4000, batch_size=4000,
+           line search <= 10, 80 value steps         cg_max_steps=10, line_search_max_iter=10,
+                                                     n_critic_updates=80
+ddpg/td3/  steps_per_epoch = all steps (one epoch,  learning_starts=1000, train_freq=50,
+sac        so no test episodes in the window),      gradient_steps=50, batch_size=100,
+           start_steps=update_after=1000,           net_arch=[256, 256], N(0, 0.1) action noise
+           update_every=50 (50 gradient steps       (DDPG/TD3); TD3 policy_delay=2; SAC
+           every 50 steps), batch 100, 256x256      ent_coef=0.2 fixed
+dqn        update_after=1000, update_every=50,      DQN learning_starts=1000, train_freq=50,
+           batch 100, hard target copy every 1000,  gradient_steps=50, batch_size=100,
+           double_dqn=False, 64x64 (images: Nature  target_update_interval=1000, net_arch=[64, 64]
+           CNN then 512 units), replay 10k for      (images: CnnPolicy = Nature CNN + 512 units),
+           images                                   buffer 10k for images
+=========  =======================================  ==============================================
+
+Network sizes, activations, learning rates, gamma and lambda are the same on both sides; the
+initialisation differs (SB3 uses orthogonal init), which does not change the cost of a step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+ON_POLICY_EPOCH = 4000
+ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image"]
+
+# algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
+TASKS = {
+    "ppo": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ppo-default": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "vpg": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "trpo": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ddpg": ("HalfCheetah-v5", 3000, 1500),
+    "td3": ("HalfCheetah-v5", 3000, 1500),
+    "sac": ("HalfCheetah-v5", 3000, 1500),
+    "dqn": ("CartPole-v1", 6000, 2000),
+    "dqn-image": ("SpinupBench/CatchImage-v0", 1000, 600),
+}
+
+
+def base_algo(name: str) -> str:
+    return name.split("-")[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a worker process: one timed training run.
+# ---------------------------------------------------------------------------------------------
+
+def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir):
+    import torch.nn as nn
+
+    import spinup
+
+    algo = base_algo(name)
+    fn = getattr(spinup, algo)
+    env_fn = lambda: common.make_env(env_id)  # noqa: E731
+    logger_kwargs = dict(output_dir=out_dir, output_fname="progress.txt")
+    if algo in ("ppo", "vpg", "trpo"):
+        kw = dict(steps_per_epoch=epoch_steps, epochs=steps // epoch_steps, save_freq=10**6)
+        if name == "ppo":
+            kw.update(target_kl=1e9)  # no early stopping: all 80 policy steps, as in SB3
+        if algo == "vpg":
+            kw.update(train_v_iters=1)  # A2C takes one step on the value loss per rollout
+        if name == "ppo-default":
+            kw = dict(steps_per_epoch=epoch_steps, epochs=steps // epoch_steps)
+        fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
+    else:
+        kw = dict(steps_per_epoch=steps, epochs=1, update_after=update_after, update_every=50,
+                  batch_size=100, num_test_episodes=1, save_freq=10**6)
+        if algo == "dqn":
+            kw.update(double_dqn=False, target_update_every=1000)
+            if name == "dqn-image":
+                kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=nn.ReLU))
+        else:
+            kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=nn.ReLU))
+        fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
+
+
+def run_sb3(name, env_id, steps, epoch_steps, update_after, seed):
+    import numpy as np
+    import torch.nn as nn
+
+    algo = base_algo(name)
+    cls = common.sb3_class(algo)
+    env = common.make_env(env_id)
+    if algo in ("ppo", "vpg", "trpo"):
+        pk = dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh)
+        kw = dict(n_steps=epoch_steps, gamma=0.99, gae_lambda=0.97, policy_kwargs=pk)
+        if algo == "ppo":
+            kw.update(batch_size=epoch_steps, n_epochs=80, learning_rate=3e-4,
+                      target_kl=0.01 if name == "ppo-default" else None)
+        elif algo == "vpg":
+            kw.update(learning_rate=3e-4, normalize_advantage=True)
+        else:
+            kw.update(batch_size=epoch_steps, n_critic_updates=80, cg_max_steps=10, cg_damping=0.1,
+                      line_search_shrinking_factor=0.8, line_search_max_iter=10, target_kl=0.01,
+                      learning_rate=1e-3)
+        model = cls("MlpPolicy", env, seed=seed, device="cpu", **kw)
+    elif algo == "dqn":
+        image = name == "dqn-image"
+        kw = dict(learning_starts=update_after, train_freq=50, gradient_steps=50, batch_size=100,
+                  target_update_interval=1000, learning_rate=1e-3, gamma=0.99,
+                  buffer_size=10000 if image else 10**6, exploration_final_eps=0.05,
+                  exploration_fraction=min(1.0, 10000 / steps))
+        if not image:
+            kw.update(policy_kwargs=dict(net_arch=[64, 64]))
+        model = cls("CnnPolicy" if image else "MlpPolicy", env, seed=seed, device="cpu", **kw)
+    else:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        kw = dict(learning_starts=update_after, train_freq=(50, "step"), gradient_steps=50, batch_size=100,
+                  learning_rate=1e-3, tau=0.005, gamma=0.99, buffer_size=10**6,
+                  policy_kwargs=dict(net_arch=[256, 256], activation_fn=nn.ReLU))
+        n_act = env.action_space.shape[0]
+        if algo in ("ddpg", "td3"):
+            kw.update(action_noise=NormalActionNoise(np.zeros(n_act), 0.1 * np.ones(n_act)))
+        if algo == "td3":
+            kw.update(policy_delay=2, target_policy_noise=0.2, target_noise_clip=0.5)
+        if algo == "sac":
+            kw.update(ent_coef=0.2)
+        model = cls("MlpPolicy", env, seed=seed, device="cpu", **kw)
+    model.learn(total_timesteps=steps)
+
+
+def run_random(env_id, steps, seed):
+    env = common.make_env(env_id)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+
+
+def worker(spec: dict) -> dict:
+    """One timed run in this (fresh) process: ``spec`` names the library, algorithm and budget."""
+    import tempfile
+
+    import torch
+
+    torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same
+    lib, name, env_id = spec["lib"], spec["algo"], spec["env"]
+    steps, warmup, seed = spec["steps"], spec["warmup"], spec.get("seed", 0)
+    start = time.perf_counter()
+    if lib == "random":
+        run_random(env_id, steps, seed)
+    elif lib == "ours":
+        with tempfile.TemporaryDirectory() as out_dir:
+            run_ours(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed, out_dir)
+    else:
+        run_sb3(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed)
+    total = time.perf_counter() - start
+    rate = common.steady_rate(common.PROBE.step_times, common.PROBE.test_spans, warmup)
+    return dict(spec, rate=rate, wall_s=total, steps_seen=len(common.PROBE.step_times),
+                torch_threads=torch.get_num_threads())
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent: plan the runs, alternate the libraries, aggregate.
+# ---------------------------------------------------------------------------------------------
+
+def plan(algos, args):
+    """One dict per (algorithm) with its task and budget, after command-line overrides."""
+    out = []
+    for name in algos:
+        env_id, steps, warmup = TASKS[name]
+        if args.env:
+            env_id = args.env
+        algo = base_algo(name)
+        on_policy = algo in ("ppo", "vpg", "trpo")
+        epoch_steps = args.epoch_steps or ON_POLICY_EPOCH
+        update_after = 500 if name == "dqn-image" else 1000
+        if on_policy:
+            if args.steps:
+                steps = max(2, round(args.steps / epoch_steps)) * epoch_steps
+            elif args.epoch_steps:
+                steps = 3 * epoch_steps
+            warmup = epoch_steps
+        elif args.steps:
+            steps = args.steps
+            update_after = min(update_after, steps // 4)
+            warmup = max(update_after + 1, steps // 2)
+        out.append(dict(algo=name, env=env_id, steps=steps, warmup=warmup, epoch_steps=epoch_steps,
+                        update_after=update_after))
+    return out
+
+
+def summarise(rates):
+    """Median, min, max and relative spread ((max - min) / median) of a list of rates."""
+    if not rates:
+        return None
+    med = statistics.median(rates)
+    return dict(median=med, min=min(rates), max=max(rates), n=len(rates),
+                spread=(max(rates) - min(rates)) / med if med else float("nan"))
+
+
+def aggregate(runs):
+    """Per algorithm: ours, SB3 and the env's random-action ceiling; the ratio and fractions."""
+    by = {}
+    for r in runs:
+        if "error" in r:
+            continue
+        by.setdefault((r["lib"], r["algo"] if r["lib"] != "random" else r["env"]), []).append(r["rate"])
+    table = []
+    algos = list(dict.fromkeys(r["algo"] for r in runs if r["lib"] != "random"))
+    for name in algos:
+        env_id = next(r["env"] for r in runs if r["algo"] == name and r["lib"] != "random")
+        ours, sb3 = summarise(by.get(("ours", name), [])), summarise(by.get(("sb3", name), []))
+        ceil = summarise(by.get(("random", env_id), []))
+        row = dict(algo=name, env=env_id, ours=ours, sb3=sb3, random=ceil)
+        row["ratio"] = ours["median"] / sb3["median"] if ours and sb3 else None
+        row["ours_frac"] = ours["median"] / ceil["median"] if ours and ceil else None
+        row["sb3_frac"] = sb3["median"] / ceil["median"] if sb3 and ceil else None
+        table.append(row)
+    return table
+
+
+def _fmt(s):
+    if not s:
+        return "-"
+    return f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f})"
+
+
+def _pct(x):
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def markdown(table, info, args) -> str:
+    lines = ["# Training speed: environment steps per second, ours vs Stable-Baselines3", ""]
+    lines += common.machine_lines(info)
+    lines += [f"- Repeats per entry: {args.repeats}; PyTorch threads per process: 1 (both libraries)", ""]
+    lines += ["| algorithm | task | ours: median (min-max) | SB3: median (min-max) | ours / SB3 "
+              "| random-action ceiling | ours % of ceiling | SB3 % of ceiling |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for row in table:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        lines.append(f"| {row['algo']} | {row['env']} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
+                     f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--algos", nargs="+", default=None, choices=ALL_ALGOS,
+                   help="which entries to measure (default: every algorithm spinup exports)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup-runs", type=int, default=1,
+                   help="untimed rounds (ours and SB3 once each) before the timed ones")
+    p.add_argument("--steps", type=int, default=None, help="total steps per run (on-policy: rounded to epochs)")
+    p.add_argument("--epoch-steps", type=int, default=None, help="on-policy steps per epoch (default 4000)")
+    p.add_argument("--env", default=None, help="run every entry on this task instead of its own")
+    p.add_argument("--no-sb3", action="store_true", help="measure ours (and the ceiling) only")
+    p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
+    p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "speed"))
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+
+    import spinup
+
+    algos = args.algos or [a for a in ALL_ALGOS if hasattr(spinup, base_algo(a))]
+    missing = [a for a in algos if not hasattr(spinup, base_algo(a))]
+    if missing:
+        print(f"not (yet) exported by spinup, skipped: {missing}")
+        algos = [a for a in algos if a not in missing]
+    info = common.machine_info()
+    print("\n".join(common.machine_lines(info)), flush=True)
+
+    entries = plan(algos, args)
+    libs = ["ours"] if args.no_sb3 else ["ours", "sb3"]
+    sb3_only_ours = {"ppo-default"}  # our default PPO is reported alone (issue 3's number)
+    script = os.path.abspath(__file__)
+    runs = []
+    for rnd in range(args.warmup_runs + args.repeats):
+        timed = rnd >= args.warmup_runs
+        for e in entries:
+            order = libs if rnd % 2 == 0 else libs[::-1]
+            if e["algo"] in sb3_only_ours:
+                order = ["ours"]
+            for lib in order:
+                r = common.run_worker_subprocess(script, dict(e, lib=lib, seed=rnd), nice=args.nice)
+                r.update(lib=lib, algo=e["algo"], env=e["env"], round=rnd, timed=timed)
+                msg = r.get("error") or f"{r['rate']:,.0f} steps/s"
+                print(f"[round {rnd}{'' if timed else ' warm-up'}] {e['algo']:11s} {lib:5s} {e['env']}: {msg}",
+                      flush=True)
+                if timed:
+                    runs.append(r)
+        for env_id in dict.fromkeys(e["env"] for e in entries):
+            spec = dict(algo="random", env=env_id, steps=20000, warmup=2000, lib="random", seed=rnd)
+            r = common.run_worker_subprocess(script, spec, nice=args.nice)
+            r.update(lib="random", algo="random", env=env_id, round=rnd, timed=timed)
+            msg = r.get("error") or f"{r['rate']:,.0f} steps/s"
+            print(f"[round {rnd}] random actions {env_id}: {msg}", flush=True)
+            if timed:
+                runs.append(r)
+
+    table = aggregate(runs)
+    info["loadavg_end"] = common.machine_info()["loadavg"]
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "speed.json"), "w") as f:
+        json.dump(dict(machine=info, args=vars(args), table=table, runs=runs), f, indent=1)
+    md = markdown(table, info, args)
+    with open(os.path.join(args.out, "speed.md"), "w") as f:
+        f.write(md)
+    print()
+    print(md)
+    for row in table:
+        if row["algo"] == "ppo-default" and row["ours"]:
+            print(f"PPO (default hyper-parameters) on {row['env']}: {row['ours']['median']:,.0f} steps/s")
+    errors = [r for r in runs if "error" in r]
+    if errors:
+        print(f"{len(errors)} runs failed; the first: {errors[0]['error']}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
