@@ -242,7 +242,7 @@ def _value_advice(out, ref, x, mu, log_std) -> str:
 # 1.2 Gaussian policy trained by PPO
 # ----------------------------------------------------------------------------------------------
 PPO_ENV = "InvertedPendulum-v5"
-PPO_SETTINGS = dict(seed=0, steps_per_epoch=2000, epochs=25, hidden_sizes=(64, 64))  # measured: see tests
+PPO_SETTINGS = dict(seed=0, steps_per_epoch=2000, epochs=30, hidden_sizes=(64, 64))
 PPO_LAST_EPOCHS = 5
 PPO_THRESHOLD = 500.0
 
@@ -300,10 +300,11 @@ def _check_gaussian_actor(module) -> None:
         raise ExerciseFailed("MLPGaussianActor has no parameters: assign the mean network and log_std as "
                              "attributes (self.mu_net = ..., self.log_std = nn.Parameter(...)) so PPO can train them.")
     obs, act = torch.randn(batch, obs_dim), torch.randn(batch, act_dim)
-    pi, logp = call_student(module, "MLPGaussianActor.forward(obs, act)", actor, obs, act)
+    pi = call_student(module, "MLPGaussianActor._distribution(obs)", actor._distribution, obs)
     if not isinstance(pi, torch.distributions.Distribution):
         raise ExerciseFailed(f"_distribution returned a {type(pi).__name__}; return a torch.distributions object, "
                              "e.g. Normal(mu, std).")
+    pi, logp = call_student(module, "MLPGaussianActor.forward(obs, act)", actor, obs, act)
     sample = call_student(module, "sampling from your distribution", pi.sample)
     if tuple(sample.shape) != (batch, act_dim):
         raise ExerciseFailed(f"For observations of shape ({batch}, {obs_dim}) your distribution samples actions of "
@@ -372,7 +373,8 @@ def reference_module(number: str):
 
 
 def td3_fixture(batch: int = 64):
-    """Fixed networks and a fixed batch: obs_dim 3, act_dim 2, actions in [-2, 2], every 4th transition done."""
+    """Fixed networks, a fixed batch and fixed target actions a2: obs_dim 3, act_dim 2, actions in [-2, 2],
+    every 4th transition done."""
     from gymnasium.spaces import Box
 
     from spinup.algos.pytorch.td3 import core
@@ -388,14 +390,25 @@ def td3_fixture(batch: int = 64):
     data = dict(obs=torch.randn(batch, 3, generator=gen), obs2=torch.randn(batch, 3, generator=gen),
                 act=torch.rand(batch, 2, generator=gen) * 4 - 2, rew=torch.randn(batch, generator=gen),
                 done=(torch.arange(batch) % 4 == 3).float())
-    return ac, ac_targ, data
+    a2 = torch.rand(batch, 2, generator=gen) * 4 - 2
+    # Shift Q2 so that it is the smaller of the two for about half the batch: then using Q1 or Q2 alone,
+    # or the max, gives a different answer from the min.
+    _balance_q2(ac_targ, data["obs2"], a2)
+    _balance_q2(ac, data["obs"], ac.pi(data["obs"]))
+    return ac, ac_targ, data, a2
+
+
+@torch.no_grad()
+def _balance_q2(ac, obs, act) -> None:
+    last = [m for m in ac.q2.modules() if isinstance(m, nn.Linear)][-1]
+    last.bias += (ac.q1(obs, act) - ac.q2(obs, act)).median()
 
 
 def check_1_3(module, quick: bool = False) -> str:
     reference = reference_module("1.3")
-    ac, ac_targ, data = td3_fixture()
+    ac, ac_targ, data, a2 = td3_fixture()
     _check_smoothing(module, reference)
-    _check_backup(module, reference, ac_targ, data)
+    _check_backup(module, reference, ac_targ, data, a2)
     _check_loss_pi(module, reference, ac, data)
     _check_delay(module)
     if quick:
@@ -424,21 +437,25 @@ def _check_smoothing(module, reference) -> None:
     pi_targ = torch.rand(20000, 2, generator=gen) * 3.0 - 1.5  # |pi_targ| + noise_clip <= act_limit: no action clipping
     what = "smoothed_target_action(pi_targ, target_noise=0.2, noise_clip=0.5, act_limit=2.0)"
     torch.manual_seed(3)
-    noise = _smooth(module, pi_targ, 0.2, 0.5, 2.0, what) - pi_targ
+    smoothed = _smooth(module, pi_targ, 0.2, 0.5, 2.0, what)
+    if smoothed.abs().max() <= 1.0 + 1e-6:
+        raise ExerciseFailed(f"{what} never returns an action beyond [-1, 1], though pi_targ reaches 1.5: clip "
+                             "the smoothed action to [-act_limit, act_limit], with act_limit, not 1.")
+    noise = smoothed - pi_targ
     torch.manual_seed(4)
     ref_noise = reference.smoothed_target_action(pi_targ, 0.2, 0.5, 2.0) - pi_targ
     if torch.allclose(noise, torch.zeros_like(noise)):
         raise ExerciseFailed(f"{what} adds no noise to pi_targ: add eps ~ N(0, target_noise^2), clipped to "
                              "[-noise_clip, noise_clip].")
+    if ((noise[1:] - noise[:1]).abs() < 1e-6).all():
+        raise ExerciseFailed(f"{what} adds the same noise to every sample of the batch; draw fresh noise for "
+                             "every entry (torch.randn_like(pi_targ)).")
+    if ((noise[:, 0] - noise[:, 1]).abs() < 1e-6).all():
+        raise ExerciseFailed(f"{what} adds the same noise to both action dimensions; draw independent noise for "
+                             "every entry (torch.randn_like(pi_targ)).")
     if noise.abs().max() > 0.5 + 1e-5:
         raise ExerciseFailed(f"{what} adds noise as large as {noise.abs().max():.3f}: clip the noise to "
                              "[-noise_clip, noise_clip] before adding it to pi_targ.")
-    if (noise[1:] == noise[:1]).all():
-        raise ExerciseFailed(f"{what} adds the same noise to every sample of the batch; draw fresh noise for "
-                             "every entry (torch.randn_like(pi_targ)).")
-    if (noise[:, 0] == noise[:, 1]).all():
-        raise ExerciseFailed(f"{what} adds the same noise to both action dimensions; draw independent noise for "
-                             "every entry (torch.randn_like(pi_targ)).")
     mean, std, ref_std = noise.mean().item(), noise.std().item(), ref_noise.std().item()
     if abs(mean) > 0.01:
         raise ExerciseFailed(f"The noise {what} adds has mean {mean:.3f}; it should have mean 0 "
@@ -480,9 +497,7 @@ _BACKUP_SLIPS = [
 ]
 
 
-def _check_backup(module, reference, ac_targ, data) -> None:
-    gen = torch.Generator().manual_seed(6)
-    a2 = torch.rand(data["act"].shape, generator=gen) * 4 - 2
+def _check_backup(module, reference, ac_targ, data, a2) -> None:
     gamma, batch = 0.9, len(data["rew"])
     what = "clipped_double_q_backup(data, ac_targ, a2, gamma=0.9)"
     with torch.no_grad():
@@ -590,8 +605,67 @@ def _run_td3_briefly(module) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# 2.2 The silent bug in DDPG
+# ----------------------------------------------------------------------------------------------
+DDPG_ENV = "Pendulum-v1"
+# Measured: the reference reaches about -150 by the 5th epoch; the buggy copy stays below -700.
+DDPG_SETTINGS = dict(ac_kwargs=dict(hidden_sizes=(64, 64)), steps_per_epoch=1000, epochs=8, start_steps=1000,
+                     update_after=1000, num_test_episodes=5)
+DDPG_SEEDS, DDPG_QUICK_SEEDS = (0, 1, 2), (0,)
+DDPG_LAST_EPOCHS = 2
+DDPG_MARGIN = 250.0
+
+
+def check_2_2(module, quick: bool = False) -> str:
+    reference = reference_module("2.2")
+    seeds = DDPG_QUICK_SEEDS if quick else DDPG_SEEDS
+    yours, ref = [], []
+    for seed in seeds:
+        ref.append(final_test_return(reference, seed))
+        yours.append(final_test_return(module, seed))
+        print(f"  seed {seed}: reference {ref[-1]:.0f}, yours {yours[-1]:.0f}", flush=True)
+    mean_yours, mean_ref = float(np.mean(yours)), float(np.mean(ref))
+    summary = (f"the average test return of the last {DDPG_LAST_EPOCHS} of {DDPG_SETTINGS['epochs']} epochs on "
+               f"{DDPG_ENV}, over seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, is {mean_yours:.0f} "
+               f"for your DDPG and {mean_ref:.0f} for the reference")
+    if mean_yours < mean_ref - DDPG_MARGIN:
+        raise ExerciseFailed(f"{summary}; yours must come within {DDPG_MARGIN:.0f} of it. The bug is still there: "
+                             "check the shape of every tensor in the Q-loss.")
+    return summary + (" (quick check: one seed; run without --quick for three)." if quick else ".")
+
+
+def final_test_return(module, seed: int) -> float:
+    """Train ``module.ddpg`` on Pendulum-v1 with the checker's settings; the mean of the last epochs' test returns."""
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from spinup.utils.envs import make_env_fn
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        try:
+            module.ddpg(make_env_fn(DDPG_ENV), seed=seed, logger_kwargs=dict(output_dir=tmp, exp_name="exercise2_2"),
+                        **DDPG_SETTINGS)
+        except Exception as e:
+            raise ExerciseFailed(f"Training your DDPG on {DDPG_ENV} raised {_describe(e, module.__file__)}.") from None
+        returns = pd.read_table(osp.join(tmp, "progress.txt"))["AverageTestEpRet"].to_numpy()
+    return float(np.mean(returns[-DDPG_LAST_EPOCHS:]))
+
+
+# ----------------------------------------------------------------------------------------------
 # The table of exercises
 # ----------------------------------------------------------------------------------------------
+EXERCISE_2_1 = """Exercise 2.1 (Value-function fitting in TRPO) is not graded automatically: it is an experiment.
+Run it, plot it, and explain what you see:
+
+    python -m spinup.exercises.pytorch.problem_set_2.exercise2_1 --epochs 25 --seeds 0
+    (then the `spinup plot ...` command it prints)
+
+The script is {path}
+The written solution, with our own plot, is spinup/exercises/pytorch/problem_set_2_solutions/exercise2_1_soln.md
+"""
+
 EXERCISES = {
     e.number: e
     for e in [
@@ -605,6 +679,12 @@ EXERCISES = {
                  "pytorch/problem_set_1_solutions/exercise1_3_soln.py",
                  ("smoothed_target_action", "clipped_double_q_backup", "compute_loss_pi", "policy_update_due", "td3"),
                  check_1_3, "a few seconds", "a second (skips the short TD3 run)"),
+        Exercise("2.1", "Value-function fitting in TRPO", "pytorch/problem_set_2/exercise2_1.py",
+                 "pytorch/problem_set_2_solutions/exercise2_1_soln.md", (), None, "not graded: run, plot, explain",
+                 instructions=EXERCISE_2_1),
+        Exercise("2.2", "The silent bug in DDPG", "pytorch/problem_set_2/exercise2_2.py",
+                 "pytorch/problem_set_2_solutions/exercise2_2_soln.py", ("ddpg",), check_2_2,
+                 "about 3 minutes (6 short DDPG runs)", "about 1 minute (one seed)"),
     ]
 }
 
