@@ -47,3 +47,11 @@ def check_positive_numbers(**named) -> None:
 
 def check_seed(seed) -> None:
     check(_is_int(seed) and seed >= 0, f"seed must be an integer >= 0, not {seed!r}.")
+
+
+class NumericalError(RuntimeError):
+    """Training produced a NaN or an infinity; the message names the epoch and the quantity."""
+
+
+class RunStopped(KeyboardInterrupt):
+    """The user stopped a run (Ctrl-C); a checkpoint was saved first. The message says where."""

@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import os.path as osp
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
 import torch
 
+from spinup.utils import checkpoint as ckpt
+from spinup.utils.checks import NumericalError, RunStopped
 from spinup.utils.mpi_tools import mpi_statistics_scalar, proc_id
-from spinup.utils.serialization_utils import atomic_write, convert_json, model_record
+from spinup.utils.serialization_utils import atomic_write, convert_json, model_record, safe_torch_load
 
 _COLORS = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36, white=37, crimson=38)
 
@@ -57,10 +62,18 @@ class Logger:
             ``output_dir/videos/epoch<N>.mp4`` (needs the ``video`` extra; 0: never).
         progress_bar: Show a progress bar (steps, steps per second, last average return) when
             output goes to a terminal; ``None`` decides by ``sys.stdout.isatty()``.
+        resume: A run directory to continue from its last checkpoint (see
+            :meth:`restore_checkpoint`). Outputs are appended there; rows of progress.txt written
+            after that checkpoint are dropped, as the resumed run writes them again.
     """
 
     def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, tensorboard=False,
-                 video_every=0, progress_bar=None):
+                 video_every=0, progress_bar=None, resume=None):
+        self.resume_record = None
+        if resume:
+            output_dir = str(resume)
+            ckpt.check_resumable(self.checkpoint_path(output_dir))
+            self.resume_record = safe_torch_load(self.checkpoint_path(output_dir))
         self.output_dir = output_dir or "/tmp/experiments/%i" % int(time.time())
         self.exp_name = exp_name
         self.output_file = None
@@ -75,7 +88,14 @@ class Logger:
         self.progress = None
         self.total_steps = None
         self.show_progress = sys.stdout.isatty() if progress_bar is None else bool(progress_bar)
-        if proc_id() == 0:
+        self.checkpoint_objects, self.checkpoint_envs, self.buffer_limit = {}, {}, None
+        self.save_freq, self.total_epochs, self.time_offset = 1, None, 0.0
+        self.stop_requested = False
+        self._last_time = 0.0
+        self._last_checkpoint_rows = None
+        if self.resume_record is not None:
+            self._reopen_progress(output_fname)
+        elif proc_id() == 0:
             if osp.exists(osp.join(self.output_dir, output_fname)):
                 self.log(f"Warning: {self.output_dir} already holds a run; writing into it anyway.", "red")
             os.makedirs(self.output_dir, exist_ok=True)
@@ -84,6 +104,30 @@ class Logger:
             self.log(f"Logging data to {self.output_file.name}", "green", bold=True)
             if tensorboard:
                 self.tb_writer = _make_tb_writer(self.output_dir)
+
+    @staticmethod
+    def checkpoint_path(output_dir: str) -> str:
+        return osp.join(output_dir, "pyt_save", "checkpoint.pt")
+
+    def _reopen_progress(self, output_fname: str) -> None:
+        """Keep the header and the rows up to the checkpoint; append from there."""
+        rows = int(self.resume_record["loop"]["rows"])
+        self.epoch_count = rows
+        self.time_offset = float(self.resume_record["loop"].get("elapsed", 0.0))
+        path = osp.join(self.output_dir, output_fname)
+        with open(path) as f:
+            lines = f.read().splitlines()
+        if lines:
+            self.log_headers = lines[0].split("\t")
+            self.first_row = False
+        if proc_id() == 0:
+            kept = lines[: rows + 1] if lines else []
+            atomic_write(path, lambda tmp: open(tmp, "w").write("".join(line + "\n" for line in kept)))
+            self.output_file = open(path, "a")
+            atexit.register(self.output_file.close)
+            dropped = max(len(lines) - 1 - rows, 0)
+            self.log(f"Resuming {self.output_dir} after epoch {rows}"
+                     + (f" (dropping {dropped} row(s) written after that checkpoint)" if dropped else ""), "green", bold=True)
 
     def log(self, msg: str, color: str = "green", bold: bool = False) -> None:
         """Print a message to stdout (rank 0 only)."""
@@ -95,6 +139,9 @@ class Logger:
 
         The first epoch fixes the columns and their order; later epochs must not add new ones.
         """
+        if key == "Time":
+            val = val + self.time_offset  # a resumed run's clock continues where it stopped
+            self._last_time = float(val)
         if self.first_row:
             self.log_headers.append(key)
         elif key not in self.log_headers:
@@ -114,6 +161,8 @@ class Logger:
         config_json = convert_json(config)
         if isinstance(config.get("epochs"), int) and isinstance(config.get("steps_per_epoch"), int):
             self.total_steps = config["epochs"] * config["steps_per_epoch"]
+        self.total_epochs = config.get("epochs")
+        self.save_freq = config.get("save_freq") or 1
         if self.show_progress and proc_id() == 0 and self.progress is None:
             from tqdm import tqdm
 
@@ -121,6 +170,8 @@ class Logger:
             self.progress = tqdm(total=self.total_steps, unit="step", dynamic_ncols=True, leave=True,
                                  desc=self.exp_name or "training")
             atexit.register(self.progress.close)
+        if self.resume_record is not None and proc_id() == 0:
+            return  # the resumed run's config.json is the one it started with
         if self.exp_name is not None:
             config_json["exp_name"] = self.exp_name
         if proc_id() == 0:
@@ -165,6 +216,7 @@ class Logger:
         if proc_id() != 0:
             return
         env, ac_kwargs = self.model_spec
+        self._check_finite_parameters()
         if env is None:
             raise ValueError("setup_pytorch_saver needs env= to record the observation and action spaces.")
         fpath = osp.join(self.output_dir, "pyt_save")
@@ -172,8 +224,40 @@ class Logger:
         record = model_record(self.pytorch_saver_elements, env, ac_kwargs)
         atomic_write(fname, lambda tmp: torch.save(record, tmp))
 
+    def _check_finite_parameters(self) -> None:
+        module = self.pytorch_saver_elements
+        if module is None:
+            return
+        for name, p in module.named_parameters():
+            if not torch.isfinite(p).all():
+                self._diverged(f"the parameter {name} holds NaN or inf values")
+
+    def _diverged(self, what: str) -> None:
+        epoch = self.log_current_row.get("Epoch", self.epoch_count)
+        last = self.last_checkpoint_epoch()
+        kept = (f"the last good checkpoint (after epoch {last}) is kept in {self.output_dir}"
+                if last is not None else "no checkpoint was written before it")
+        raise NumericalError(f"Training diverged at epoch {epoch}: {what}; {kept}. Lower the learning rates, "
+                             "or check the environment's rewards and observations.")
+
+    def last_checkpoint_epoch(self):
+        """How many epochs the newest checkpoint of this run covers (None: there is none)."""
+        if self._last_checkpoint_rows is not None:
+            return self._last_checkpoint_rows
+        if self.resume_record is not None:
+            return int(self.resume_record["loop"]["rows"])
+        return None
+
     def dump_tabular(self) -> None:
-        """Print this epoch's row, append it to progress.txt (flushed at once) and start a new row."""
+        """Print this epoch's row, append it to progress.txt (flushed at once) and start a new row.
+
+        Raises :class:`~spinup.utils.checks.NumericalError` (and writes nothing) when a loss in the
+        row, or a parameter of the saved network, is NaN or infinite.
+        """
+        for key, val in self.log_current_row.items():
+            if "Loss" in key and hasattr(val, "__float__") and not math.isfinite(float(val)):
+                self._diverged(f"{key} is {float(val)}")
+        self._check_finite_parameters()
         if proc_id() == 0:
             vals = []
             key_lens = [len(key) for key in self.log_headers]
@@ -233,6 +317,71 @@ class Logger:
             return
         if result is not None:
             self.log(f"Recorded {result['frames']} frames to {path}", "cyan")
+
+
+    # ------------------------------------------------------------------------------------------
+    # Checkpoints for resuming
+    # ------------------------------------------------------------------------------------------
+
+    def setup_checkpoint(self, env=None, test_env=None, buffer_limit=int(1e6), **objects) -> None:
+        """Register what a checkpoint must hold: modules, optimisers and buffers by name.
+
+        Args:
+            env, test_env: The environments whose random and simulator state are saved.
+            buffer_limit: Replay buffers holding more transitions than this are left out of the
+                checkpoint (they can be large); a resumed run then starts with an empty buffer.
+            **objects: Things with ``state_dict`` (modules, optimisers) or plain buffers.
+
+        Also makes Ctrl-C stop the run cleanly at the end of the current epoch, after saving a
+        checkpoint; a second Ctrl-C stops at once (the last checkpoint is kept).
+        """
+        self.checkpoint_objects = objects
+        self.checkpoint_envs = {k: v for k, v in dict(env=env, test_env=test_env).items() if v is not None}
+        self.buffer_limit = buffer_limit
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _on_interrupt(self, signum, frame):
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        if proc_id() == 0:
+            print("\nStopping at the end of this epoch to save a checkpoint (Ctrl-C again stops at once).",
+                  file=sys.stderr, flush=True)
+
+    def save_checkpoint(self, epoch: int, o, ep_ret, ep_len) -> None:
+        """Call at the end of every epoch (``epoch`` epochs done); writes a checkpoint every
+        ``save_freq`` epochs, at the last epoch, and when Ctrl-C asked the run to stop.
+
+        Raises :class:`~spinup.utils.checks.RunStopped` after saving, when Ctrl-C was pressed.
+        """
+        due = epoch % self.save_freq == 0 or epoch == self.total_epochs or self.stop_requested
+        if due and proc_id() == 0:
+            loop = dict(epoch=epoch, o=np.asarray(o), ep_ret=float(ep_ret), ep_len=int(ep_len),
+                        rows=self.epoch_count, elapsed=self._last_time)
+            record, skipped = ckpt.make_checkpoint(self.checkpoint_objects, self.checkpoint_envs, loop,
+                                                   self.buffer_limit)
+            if skipped and not getattr(self, "_warned_skip", False):
+                self.log(f"Checkpoints leave out {', '.join(skipped)}: more than {self.buffer_limit} transitions.", "yellow")
+                self._warned_skip = True
+            atomic_write(self.checkpoint_path(self.output_dir), lambda tmp: torch.save(record, tmp))
+            self._last_checkpoint_rows = self.epoch_count
+        if self.stop_requested:
+            raise RunStopped(f"Stopped after epoch {epoch}; the checkpoint is in {self.output_dir}. "
+                             f"Continue with: spinup <algo> --resume {self.output_dir}")
+
+    def restore_checkpoint(self):
+        """Load the checkpoint given as ``resume`` into the registered objects and environments.
+
+        Returns:
+            ``(epoch, o, ep_ret, ep_len)``: the number of epochs done, the current observation and
+            the return and length of the episode in progress.
+        """
+        loop = ckpt.apply_checkpoint(self.resume_record, self.checkpoint_objects,
+                                     self.checkpoint_envs if proc_id() == 0 else {})
+        if loop["missing"]:
+            self.log(f"The checkpoint has no {', '.join(loop['missing'])}; starting those empty.", "yellow")
+        return int(loop["epoch"]), loop["o"], float(loop["ep_ret"]), int(loop["ep_len"])
 
 
 def _make_tb_writer(output_dir: str):

@@ -84,6 +84,7 @@ def vpg(
     max_ep_len=1000,
     logger_kwargs=dict(),
     save_freq=10,
+    resume=None,
 ):
     """
     Vanilla Policy Gradient (with GAE-Lambda for advantage estimation).
@@ -129,6 +130,9 @@ def vpg(
 
         save_freq (int): How often (in terms of gap between epochs) to save the current policy and
             value function. The last epoch is always saved.
+
+        resume (str): A run directory to continue from its last checkpoint (written every
+            ``save_freq`` epochs); pass the run's other arguments unchanged.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs,
                         train_v_iters=train_v_iters, max_ep_len=max_ep_len, save_freq=save_freq)
@@ -140,7 +144,7 @@ def vpg(
     setup_pytorch_for_mpi()
 
     # Set up logger and save configuration
-    logger = EpochLogger(**logger_kwargs)
+    logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
     # Random seed: each MPI process gets its own stream
@@ -193,6 +197,7 @@ def vpg(
 
     # Set up model saving
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
+    logger.setup_checkpoint(env=env, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
 
     def update():
         data = buf.get()
@@ -227,10 +232,12 @@ def vpg(
     start_time = time.time()
     o, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
-    ep_ret, ep_len = 0, 0
+    ep_ret, ep_len, start_epoch = 0, 0, 0
+    if resume:  # continue a stopped run where its last checkpoint left off
+        start_epoch, o, ep_ret, ep_len = logger.restore_checkpoint()
 
     # Main loop: collect experience in env and update/log each epoch
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
         for t in range(local_steps_per_epoch):
             a, v, logp = ac.step(torch.as_tensor(o, dtype=torch.float32))
 
@@ -280,6 +287,9 @@ def vpg(
         logger.log_tabular("KL", average_only=True)
         logger.log_tabular("Time", time.time() - start_time)
         logger.dump_tabular()
+
+        # Checkpoint for resuming (every save_freq epochs, and on Ctrl-C)
+        logger.save_checkpoint(epoch + 1, o, ep_ret, ep_len)
 
 
 if __name__ == "__main__":
