@@ -103,6 +103,7 @@ PAGE_NEEDS = {
         "spinup/utils/run_entrypoint.py",
     ],
     "utils/video": ["spinup/utils/video.py"],
+    "utils/checkpoint": ["spinup/utils/checkpoint.py"],
     "utils/ray": ["spinup/utils/ray_backend.py", "spinup/utils/run_utils.py"],
     "utils/serialization": [
         "spinup/utils/serialization_utils.py",
