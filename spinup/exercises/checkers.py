@@ -608,7 +608,8 @@ def _run_td3_briefly(module) -> None:
 # 2.2 The silent bug in DDPG
 # ----------------------------------------------------------------------------------------------
 DDPG_ENV = "Pendulum-v1"
-# Measured: the reference reaches about -150 by the 5th epoch; the buggy copy stays below -700.
+# Measured (torch 2.13 CPU): the reference scores -133, -301 and -108 on seeds 0, 1, 2 (mean -181); the
+# buggy copy -1194 on seed 0. A random policy scores about -1200, a good one -150.
 DDPG_SETTINGS = dict(ac_kwargs=dict(hidden_sizes=(64, 64)), steps_per_epoch=1000, epochs=8, start_steps=1000,
                      update_after=1000, num_test_episodes=5)
 DDPG_SEEDS, DDPG_QUICK_SEEDS = (0, 1, 2), (0,)
@@ -629,8 +630,8 @@ def check_2_2(module, quick: bool = False) -> str:
                f"{DDPG_ENV}, over seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, is {mean_yours:.0f} "
                f"for your DDPG and {mean_ref:.0f} for the reference")
     if mean_yours < mean_ref - DDPG_MARGIN:
-        raise ExerciseFailed(f"{summary}; yours must come within {DDPG_MARGIN:.0f} of it. The bug is still there: "
-                             "check the shape of every tensor in the Q-loss.")
+        raise ExerciseFailed(f"{summary}; yours must come within {DDPG_MARGIN:.0f} of it, so the bug is still "
+                             "there. The exercise's section of the docs has hints, from vague to precise.")
     return summary + (" (quick check: one seed; run without --quick for three)." if quick else ".")
 
 
