@@ -52,10 +52,17 @@ def test_plain_dqn_target():
 
 
 def test_replay_buffer_keeps_images_uint8_and_wraps_around():
-    buf = dqn_module.ReplayBuffer(obs_shape=(4, 4, 2), obs_dtype=torch.uint8, size=3, device=torch.device("cpu"))
+    buf = dqn_module.ReplayBuffer(
+        obs_shape=(4, 4, 2), obs_dtype=torch.uint8, size=3, device=torch.device("cpu")
+    )
     for i in range(5):
-        buf.store(np.full((4, 4, 2), 50 * i, np.uint8), i % 2, float(i), np.full((4, 4, 2), 50 * i + 1, np.uint8),
-                  i == 4)
+        buf.store(
+            np.full((4, 4, 2), 50 * i, np.uint8),
+            i % 2,
+            float(i),
+            np.full((4, 4, 2), 50 * i + 1, np.uint8),
+            i == 4,
+        )
     assert (buf.ptr, buf.size) == (2, 3)
     assert buf.obs_buf.dtype == torch.uint8 and buf.obs_buf[:, 0, 0, 0].tolist() == [150, 200, 100]
     assert buf.obs2_buf[:, 0, 0, 0].tolist() == [151, 201, 101] and buf.done_buf.tolist() == [0, 1, 0]
@@ -68,7 +75,9 @@ def test_replay_buffer_keeps_images_uint8_and_wraps_around():
 
 
 def test_boolean_observations_stored_as_zero_one():
-    buf = dqn_module.ReplayBuffer(obs_shape=(2, 2, 1), obs_dtype=torch.uint8, size=2, device=torch.device("cpu"))
+    buf = dqn_module.ReplayBuffer(
+        obs_shape=(2, 2, 1), obs_dtype=torch.uint8, size=2, device=torch.device("cpu")
+    )
     buf.store(np.array([[[True], [False]], [[False], [True]]]), 0, 0.0, np.zeros((2, 2, 1), bool), False)
     assert buf.obs_buf[0, :, :, 0].tolist() == [[1, 0], [0, 1]]
 
@@ -77,7 +86,9 @@ def test_q_network_chosen_by_observation_space():
     discrete = gym.spaces.Discrete(3)
     assert isinstance(core.QNetwork(gym.spaces.Box(-1, 1, (4,)), discrete).q, core.MLPQFunction)
     assert isinstance(core.QNetwork(gym.spaces.Box(0, 1, (10, 10, 4), bool), discrete).q, core.CNNQFunction)
-    assert isinstance(core.QNetwork(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8), discrete).q, core.CNNQFunction)
+    assert isinstance(
+        core.QNetwork(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8), discrete).q, core.CNNQFunction
+    )
     q = core.QNetwork(gym.spaces.Box(0, 255, (84, 84, 3), np.uint8), discrete).q
     assert q(torch.zeros(2, 84, 84, 3, dtype=torch.uint8)).shape == (2, 3)
 
@@ -134,8 +145,18 @@ def test_termination_stored_done_and_cut_offs_not(tmp_path, monkeypatch):
             buffers.append(self)
 
     monkeypatch.setattr(dqn_module, "ReplayBuffer", RecordingBuffer)
-    spinup.dqn(ScriptedEnv, ac_kwargs=TINY, steps_per_epoch=12, epochs=1, update_after=100, num_test_episodes=1,
-               max_ep_len=4, logger_kwargs=dict(output_dir=str(tmp_path)))
+    spinup.dqn(
+        ScriptedEnv,
+        ac_kwargs=TINY,
+        steps_per_epoch=12,
+        epochs=1,
+        update_after=0,
+        update_every=4,
+        batch_size=4,
+        num_test_episodes=1,
+        max_ep_len=4,
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+    )
     (buf,) = buffers
     assert buf.obs_buf[:12, 0].tolist() == [0, 1, 2, 100, 101, 102, 200, 201, 202, 203, 300, 301]
     assert buf.obs2_buf[:12, 0].tolist() == [1, 2, 3, 101, 102, 103, 201, 202, 203, 204, 301, 302]
@@ -143,17 +164,31 @@ def test_termination_stored_done_and_cut_offs_not(tmp_path, monkeypatch):
 
 
 def test_epsilon_schedule_is_linear_then_flat(tmp_path):
-    spinup.dqn(lambda: gym.make("CartPole-v1"), ac_kwargs=TINY, steps_per_epoch=50, epochs=3, eps_start=1.0,
-               eps_end=0.05, eps_decay_steps=100, update_after=1000, num_test_episodes=1,
-               logger_kwargs=dict(output_dir=str(tmp_path)))
+    spinup.dqn(
+        lambda: gym.make("CartPole-v1"),
+        ac_kwargs=TINY,
+        steps_per_epoch=50,
+        epochs=3,
+        eps_start=1.0,
+        eps_end=0.05,
+        eps_decay_steps=100,
+        update_after=0,
+        update_every=10,
+        batch_size=8,
+        num_test_episodes=1,
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+    )
     progress = pd.read_table(tmp_path / "progress.txt")
     # epsilon at the last step of each epoch (t = 49, 99, 149)
     assert progress["Epsilon"].tolist() == pytest.approx([1 - 0.49 * 0.95, 1 - 0.99 * 0.95, 0.05])
 
 
 def test_continuous_actions_refused(tmp_path):
-    with pytest.raises(UserError, match=r"^dqn needs discrete actions but Pendulum-v1 has Box actions; use ddpg, "
-                                        r"td3, sac, vpg, trpo or ppo for it\.$"):
+    with pytest.raises(
+        UserError,
+        match=r"^dqn needs discrete actions but Pendulum-v1 has Box actions; use ddpg, "
+        r"td3, sac, vpg, trpo or ppo for it\.$",
+    ):
         spinup.dqn(lambda: gym.make("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path)))
 
 
@@ -172,14 +207,28 @@ def test_exports():
     assert "dqn" in spinup.__all__ and "dqn_pytorch" in spinup.__all__
 
 
-SMOKE = dict(steps_per_epoch=150, epochs=2, update_after=100, update_every=50, batch_size=32, num_test_episodes=2,
-             eps_decay_steps=200, target_update_every=100, max_ep_len=100)
+SMOKE = dict(
+    steps_per_epoch=150,
+    epochs=2,
+    update_after=100,
+    update_every=50,
+    batch_size=32,
+    num_test_episodes=2,
+    eps_decay_steps=200,
+    target_update_every=100,
+    max_ep_len=100,
+)
 
 
 @pytest.mark.parametrize("extra", [{}, {"polyak": 0.99, "double_dqn": False}])
 def test_smoke_run_save_and_load_cartpole(extra, tmp_path):
-    spinup.dqn(lambda: gym.make("CartPole-v1"), ac_kwargs=dict(hidden_sizes=(32, 32)),
-               logger_kwargs=dict(output_dir=str(tmp_path)), **SMOKE, **extra)
+    spinup.dqn(
+        lambda: gym.make("CartPole-v1"),
+        ac_kwargs=dict(hidden_sizes=(32, 32)),
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+        **SMOKE,
+        **extra,
+    )
     progress = pd.read_table(tmp_path / "progress.txt")
     assert progress["TotalEnvInteracts"].tolist() == [150, 300]
     assert np.isfinite(progress["LossQ"].iloc[-1]) and np.isfinite(progress["AverageTestEpRet"]).all()
@@ -219,8 +268,12 @@ class ImageCueEnv(gym.Env):
 def test_smoke_run_image_observations(tmp_path):
     if "ImageCue-v0" not in gym.registry:
         gym.register("ImageCue-v0", entry_point=ImageCueEnv)
-    spinup.dqn(lambda: gym.make("ImageCue-v0"), ac_kwargs=dict(hidden_sizes=(32,)),
-               logger_kwargs=dict(output_dir=str(tmp_path)), **SMOKE)
+    spinup.dqn(
+        lambda: gym.make("ImageCue-v0"),
+        ac_kwargs=dict(hidden_sizes=(32,)),
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+        **SMOKE,
+    )
     progress = pd.read_table(tmp_path / "progress.txt")
     assert (progress["TestEpLen"] == 10).all() and np.isfinite(progress["LossQ"].iloc[-1])
 
@@ -236,8 +289,13 @@ def test_smoke_run_minatar(tmp_path):
 
     if "MinAtar/Breakout-v1" not in gym.registry:
         minatar.gym.register_envs()
-    spinup.dqn(lambda: gym.make("MinAtar/Breakout-v1"), ac_kwargs=dict(hidden_sizes=(32,)),
-               logger_kwargs=dict(output_dir=str(tmp_path)), replay_size=1000, **SMOKE)
+    spinup.dqn(
+        lambda: gym.make("MinAtar/Breakout-v1"),
+        ac_kwargs=dict(hidden_sizes=(32,)),
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+        replay_size=1000,
+        **SMOKE,
+    )
     env, get_action = load_policy_and_env(str(tmp_path))
     assert env.observation_space.shape == (10, 10, 4)
     returns = run_policy(env, get_action, max_ep_len=50, num_episodes=1, render=False)

@@ -52,10 +52,14 @@ def test_squashed_gaussian_logp_matches_change_of_variables():
 def test_squashed_gaussian_logp_is_finite_where_tanh_saturates():
     u = torch.tensor([[25.0, -30.0]])
     logp = sac_core.squashed_gaussian_logp(Normal(torch.zeros(2), torch.ones(2)), u)
-    naive = Normal(torch.zeros(2), torch.ones(2)).log_prob(u).sum(-1) - torch.log(1 - torch.tanh(u) ** 2).sum(-1)
+    naive = Normal(torch.zeros(2), torch.ones(2)).log_prob(u).sum(-1) - torch.log(1 - torch.tanh(u) ** 2).sum(
+        -1
+    )
     assert torch.isfinite(logp).all() and not torch.isfinite(naive).all()
     # log(1 - tanh(u)^2) -> log 4 - 2|u| for large |u|
-    expected = Normal(0.0, 1.0).log_prob(u).sum() - (2 * math.log(2) - 2 * 25.0) - (2 * math.log(2) - 2 * 30.0)
+    expected = (
+        Normal(0.0, 1.0).log_prob(u).sum() - (2 * math.log(2) - 2 * 25.0) - (2 * math.log(2) - 2 * 30.0)
+    )
     assert logp.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
@@ -226,9 +230,19 @@ def test_termination_stored_done_and_cut_offs_not(name, tmp_path, monkeypatch):
             buffers.append(self)
 
     monkeypatch.setattr(module, "ReplayBuffer", RecordingBuffer)
-    getattr(module, name)(ScriptedEnv, ac_kwargs=TINY, steps_per_epoch=12, epochs=1, start_steps=100,
-                          update_after=100, num_test_episodes=1, max_ep_len=4,
-                          logger_kwargs=dict(output_dir=str(tmp_path)))
+    getattr(module, name)(
+        ScriptedEnv,
+        ac_kwargs=TINY,
+        steps_per_epoch=12,
+        epochs=1,
+        start_steps=100,
+        update_after=0,
+        update_every=4,
+        batch_size=4,
+        num_test_episodes=1,
+        max_ep_len=4,
+        logger_kwargs=dict(output_dir=str(tmp_path)),
+    )
     (buf,) = buffers
     obs, obs2, done = buf.obs_buf[:12, 0].tolist(), buf.obs2_buf[:12, 0].tolist(), buf.done_buf[:12].tolist()
     assert obs == [0, 1, 2, 100, 101, 102, 200, 201, 202, 203, 300, 301]
@@ -245,8 +259,11 @@ def test_termination_stored_done_and_cut_offs_not(name, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["ddpg", "td3", "sac"])
 def test_discrete_actions_refused(name, tmp_path):
-    with pytest.raises(UserError, match=rf"^{name} needs continuous \(Box\) actions but CartPole-v1 has "
-                                        r"Discrete actions; use dqn, vpg, trpo or ppo for it\.$"):
+    with pytest.raises(
+        UserError,
+        match=rf"^{name} needs continuous \(Box\) actions but CartPole-v1 has "
+        r"Discrete actions; use dqn, vpg, trpo or ppo for it\.$",
+    ):
         getattr(spinup, name)(lambda: gym.make("CartPole-v1"), logger_kwargs=dict(output_dir=str(tmp_path)))
 
 
@@ -259,12 +276,17 @@ def test_bad_arguments_refused(name, tmp_path):
     with pytest.raises(UserError, match="device must be 'cpu', 'cuda' or 'auto'"):
         algo(lambda: gym.make("Pendulum-v1"), device="tpu", logger_kwargs=out)
     with pytest.raises(UserError, match=r"same bounds \[-a, a\] in every action dimension"):
-        algo(lambda: gym.wrappers.RescaleAction(gym.make("Pendulum-v1"), np.float32(0), np.float32(1)), logger_kwargs=out)
+        algo(
+            lambda: gym.wrappers.RescaleAction(gym.make("Pendulum-v1"), np.float32(0), np.float32(1)),
+            logger_kwargs=out,
+        )
 
 
 def test_sac_alpha_refused(tmp_path):
     with pytest.raises(UserError, match="alpha must be a number >= 0 or 'auto'"):
-        spinup.sac(lambda: gym.make("Pendulum-v1"), alpha="learn", logger_kwargs=dict(output_dir=str(tmp_path)))
+        spinup.sac(
+            lambda: gym.make("Pendulum-v1"), alpha="learn", logger_kwargs=dict(output_dir=str(tmp_path))
+        )
 
 
 def test_exports():
@@ -273,16 +295,26 @@ def test_exports():
         assert name in spinup.__all__ and name + "_pytorch" in spinup.__all__
 
 
-SMOKE = dict(ac_kwargs=dict(hidden_sizes=(32, 32)), steps_per_epoch=150, epochs=2, start_steps=100,
-             update_after=100, update_every=50, batch_size=32, num_test_episodes=2, max_ep_len=50)
+SMOKE = dict(
+    ac_kwargs=dict(hidden_sizes=(32, 32)),
+    steps_per_epoch=150,
+    epochs=2,
+    start_steps=100,
+    update_after=100,
+    update_every=50,
+    batch_size=32,
+    num_test_episodes=2,
+    max_ep_len=50,
+)
 
 
 @pytest.mark.parametrize("name, extra", [("ddpg", {}), ("td3", {}), ("sac", {}), ("sac", {"alpha": "auto"})])
 def test_smoke_run_save_and_load(name, extra, tmp_path):
     import pandas as pd
 
-    getattr(spinup, name)(lambda: gym.make("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path)),
-                          **SMOKE, **extra)
+    getattr(spinup, name)(
+        lambda: gym.make("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path)), **SMOKE, **extra
+    )
     progress = pd.read_table(tmp_path / "progress.txt")
     assert progress["TotalEnvInteracts"].tolist() == [150, 300]
     assert np.isfinite(progress["LossQ"]).all() and np.isfinite(progress["AverageTestEpRet"]).all()
@@ -301,9 +333,34 @@ def test_smoke_run_save_and_load(name, extra, tmp_path):
 
 
 def test_command_line_sac_auto_alpha(tmp_path):
-    cmd = [sys.executable, "-m", "spinup.run", "sac", "--env", "Pendulum-v1", "--alpha", "auto", "--hid", "[16]",
-           "--steps_per_epoch", "100", "--epochs", "1", "--start_steps", "50", "--update_after", "50",
-           "--num_test_episodes", "1", "--max_ep_len", "20", "--exp_name", "cli", "--data_dir", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spinup.run",
+        "sac",
+        "--env",
+        "Pendulum-v1",
+        "--alpha",
+        "auto",
+        "--hid",
+        "[16]",
+        "--steps_per_epoch",
+        "100",
+        "--epochs",
+        "1",
+        "--start_steps",
+        "50",
+        "--update_after",
+        "50",
+        "--num_test_episodes",
+        "1",
+        "--max_ep_len",
+        "20",
+        "--exp_name",
+        "cli",
+        "--data_dir",
+        str(tmp_path),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "cli" / "cli_s0" / "pyt_save" / "model.pt").exists()

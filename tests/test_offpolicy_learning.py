@@ -40,7 +40,7 @@ def passes_on_two_of_three(algo, env_name, steps, target, tmp_path, **kwargs):
     assert sum(results) >= 2, f"{algo.__name__} reached {target} on {env_name} for {sum(results)} of 3 seeds"
 
 
-PENDULUM = dict(steps_per_epoch=1000, start_steps=1000, update_after=1000)
+PENDULUM = dict(steps_per_epoch=1500, start_steps=1000, update_after=1000)
 INVERTED_PENDULUM = dict(steps_per_epoch=3000, start_steps=1000, update_after=1000)
 
 

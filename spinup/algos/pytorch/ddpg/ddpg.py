@@ -171,7 +171,8 @@ def ddpg(
     check_nonnegative_ints(start_steps=start_steps, update_after=update_after)
     check_unit_interval(gamma=gamma, polyak=polyak)
     check_positive_numbers(pi_lr=pi_lr, q_lr=q_lr)
-    check(isinstance(act_noise, (int, float)) and act_noise >= 0, f"act_noise must be a number >= 0, not {act_noise!r}.")
+    check(isinstance(act_noise, (int, float)) and act_noise >= 0,
+          f"act_noise must be a number >= 0, not {act_noise!r}.")
     check_seed(seed)
 
     # Special function to avoid certain slowdowns from PyTorch + MPI combo.

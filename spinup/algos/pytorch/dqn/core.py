@@ -32,7 +32,7 @@ def count_vars(module: nn.Module) -> int:
 
 
 def get_device(device) -> torch.device:
-    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if there is one)."""
+    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if any)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     check(
@@ -64,7 +64,7 @@ def is_channels_last(shape) -> bool:
 
 
 def cnn(in_channels, height, width, activation):
-    """Convolutional layers for images of ``in_channels x height x width``; returns them and their output size."""
+    """Conv layers for images of ``in_channels x height x width``; returns them and their output size."""
     if min(height, width) >= 36:
         # The Nature DQN layers, made for 84x84 Atari frames
         layers = [nn.Conv2d(in_channels, 32, 8, stride=4), activation(),

@@ -194,7 +194,8 @@ def dqn(
                         max_ep_len=max_ep_len, save_freq=save_freq)
     check_nonnegative_ints(update_after=update_after)
     check_unit_interval(gamma=gamma, eps_start=eps_start, eps_end=eps_end)
-    check(polyak is None or isinstance(polyak, (int, float)) and not isinstance(polyak, bool) and 0 <= polyak <= 1,
+    is_fraction = isinstance(polyak, (int, float)) and not isinstance(polyak, bool) and 0 <= polyak <= 1
+    check(polyak is None or is_fraction,
           f"polyak must be None (hard target copies) or a number between 0 and 1, not {polyak!r}.")
     check_positive_numbers(lr=lr)
     check_seed(seed)

@@ -32,7 +32,7 @@ def count_vars(module: nn.Module) -> int:
 
 
 def get_device(device) -> torch.device:
-    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if there is one)."""
+    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if any)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     check(
@@ -143,7 +143,7 @@ class MLPActorCritic(nn.Module):
         self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
 
     def act(self, obs, deterministic=False):
-        """An action for ``obs`` as a numpy array on the CPU: a sample, or the squashed mean if ``deterministic``."""
+        """An action for ``obs`` as numpy on the CPU: a sample, or the squashed mean if ``deterministic``."""
         with torch.no_grad():
             a, _ = self.pi(obs, deterministic, False)
             return a.cpu().numpy()

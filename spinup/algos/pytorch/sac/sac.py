@@ -49,7 +49,7 @@ class ReplayBuffer:
 
 @torch.no_grad()
 def compute_q_target(data, ac, ac_targ, gamma, alpha):
-    """The SAC backup for a batch: y = r + gamma * (1 - d) * (min(Q1_targ(s', a'), Q2_targ(s', a')) - alpha * logp(a'|s')).
+    """The SAC backup for a batch: y = r + gamma * (1 - d) * (min_i Q_targ_i(s', a') - alpha * logp(a'|s')).
 
     a' ~ pi(.|s') is sampled from the *current* policy: SAC has no target policy. The minimum is
     the clipped double-Q trick; -alpha * logp(a'|s') is the entropy bonus of the next state.
@@ -293,7 +293,7 @@ def sac(
 
     # Set up function for computing the temperature's loss (alpha='auto' only)
     def compute_loss_alpha(logp_pi):
-        # Descending this raises alpha while the entropy -logp_pi is below target_entropy, and lowers it above.
+        # Descending this raises alpha while the entropy -logp_pi is below target_entropy, lowers it above.
         return -(log_alpha.exp() * (logp_pi + target_entropy)).mean()
 
     # Set up optimizers for policy, q-function and temperature

@@ -30,7 +30,7 @@ def count_vars(module: nn.Module) -> int:
 
 
 def get_device(device) -> torch.device:
-    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if there is one)."""
+    """The torch device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if any)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     check(
@@ -96,6 +96,6 @@ class MLPActorCritic(nn.Module):
         self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
 
     def act(self, obs, deterministic=False):
-        """mu(obs) as a numpy array on the CPU. The policy is deterministic, so ``deterministic`` is ignored."""
+        """mu(obs) as a numpy array on the CPU. The policy is deterministic: ``deterministic`` is ignored."""
         with torch.no_grad():
             return self.pi(obs).cpu().numpy()
