@@ -64,8 +64,8 @@ def main(argv=None) -> None:
         print(f"Error: {e}", file=sys.stderr)
         code = 2
     except ExperimentFailed as e:
-        code = e.returncode if e.returncode == 2 else 1
-        if code != 2:
+        code = e.returncode if e.returncode in (2, 130) else 1
+        if code == 1:
             print(f"Error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -187,6 +187,8 @@ def run_algorithm(algo: str, tokens) -> int:
         print(inspect.getdoc(fn))
         return 0
     args, shorthands = parse_args(algo, tokens)
+    if "resume" in args:
+        return resume_run(algo, fn, args)
 
     # Every key must be an argument of the algorithm (or of the launcher).
     params = inspect.signature(fn).parameters
@@ -228,6 +230,39 @@ def run_algorithm(algo: str, tokens) -> int:
            datestamp=bool(run_kwargs.get("datestamp", False)),
            **({"backend": run_kwargs["backend"]} if "backend" in run_kwargs else {}),
            **({"address": run_kwargs["address"]} if "address" in run_kwargs else {}))
+    return 0
+
+
+def resume_run(algo, fn, args) -> int:
+    """``spinup ALGO --resume DIR [--epochs N]``: continue a run with the arguments it started with."""
+    import json
+    import os.path as osp
+
+    from spinup.utils.envs import make_env_fn
+    from spinup.utils.logx import Logger
+    from spinup.utils.run_utils import call_experiment
+    from spinup.utils.serialization_utils import _decode_kwargs, import_by_name, safe_torch_load
+
+    (run_dir,) = args.pop("resume")
+    check(isinstance(run_dir, str) and osp.isdir(run_dir), f"--resume takes a run directory, and {run_dir!r} is not one.")
+    check(set(args) <= {"epochs"}, "With --resume only --epochs may change (to extend the run); the rest comes "
+          f"from {run_dir}/config.json.")
+    check(osp.exists(Logger.checkpoint_path(run_dir)),
+          f"{run_dir} holds no checkpoint to resume (pyt_save/checkpoint.pt); runs write one every save_freq epochs.")
+    with open(osp.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    record = safe_torch_load(osp.join(run_dir, "pyt_save", "model.pt"))
+    check(record.get("env_id") is not None, f"{run_dir} used an environment without a registered id; resume it from Python.")
+    params = inspect.signature(fn).parameters
+    skip = {"env_fn", "actor_critic", "ac_kwargs", "logger_kwargs", "resume", "seed"}
+    kwargs = {k: v for k, v in config.items() if k in params and k not in skip}
+    kwargs.update({k: v[0] for k, v in args.items()})
+    kwargs["ac_kwargs"] = _decode_kwargs(record["ac_kwargs"])
+    kwargs["actor_critic"] = import_by_name(record["class"])
+    kwargs["env_fn"] = make_env_fn(record["env_id"], **record.get("env_kwargs", {}))
+    exp_name = config.get("exp_name") or osp.basename(osp.normpath(run_dir))
+    call_experiment(exp_name, fn, seed=config.get("seed", 0),
+                    logger_kwargs=dict(output_dir=run_dir, exp_name=exp_name), resume=run_dir, **kwargs)
     return 0
 
 

@@ -159,6 +159,8 @@ class Logger:
         Values JSON can't hold are written as their name or repr: saving never fails.
         """
         config_json = convert_json(config)
+        # the calling algorithm's name, to say how to resume it (save_config is given its locals())
+        self.algo_name = sys._getframe(1).f_code.co_name
         if isinstance(config.get("epochs"), int) and isinstance(config.get("steps_per_epoch"), int):
             self.total_steps = config["epochs"] * config["steps_per_epoch"]
         self.total_epochs = config.get("epochs")
@@ -368,7 +370,7 @@ class Logger:
             self._last_checkpoint_rows = self.epoch_count
         if self.stop_requested:
             raise RunStopped(f"Stopped after epoch {epoch}; the checkpoint is in {self.output_dir}. "
-                             f"Continue with: spinup <algo> --resume {self.output_dir}")
+                             f"Continue with: spinup {getattr(self, 'algo_name', 'ALGO')} --resume {self.output_dir}")
 
     def restore_checkpoint(self):
         """Load the checkpoint given as ``resume`` into the registered objects and environments.

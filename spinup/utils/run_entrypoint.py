@@ -8,16 +8,27 @@ import cloudpickle
 
 
 def main(encoded: str) -> int:
-    from spinup.utils.checks import UserError
+    from spinup.utils.checks import NumericalError, RunStopped, UserError
+    from spinup.utils.mpi_tools import proc_id
+
+    def say(message):
+        if proc_id() == 0:  # under mpirun every process would say it
+            print(message, file=sys.stderr, flush=True)
 
     thunk = cloudpickle.loads(zlib.decompress(base64.b64decode(encoded)))
     try:
         thunk()
     except UserError as e:
-        print(f"Error: {e}", file=sys.stderr, flush=True)
+        say(f"Error: {e}")
         return 2
+    except NumericalError as e:
+        say(f"Error: {e}")
+        return 1
+    except RunStopped as e:
+        say(str(e))
+        return 130
     except KeyboardInterrupt:
-        print("Interrupted; the last saved model and progress.txt are kept.", file=sys.stderr, flush=True)
+        say("Interrupted; progress.txt and the last checkpoint are kept.")
         return 130
     return 0
 

@@ -6,9 +6,11 @@ import base64
 import json
 import os
 import os.path as osp
+import signal
 import string
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from copy import deepcopy
@@ -84,7 +86,14 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     if num_cpu > 1:
         cmd = mpirun_command(num_cpu) + cmd
         env = mpirun_env()
-    returncode = subprocess.call(cmd, env=env)
+    # Ctrl-C reaches the run itself, which saves a checkpoint and stops; this launcher only waits
+    # for it (a handler, not SIG_IGN, so the run does not inherit the ignoring).
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None) if _in_main_thread() else None
+    try:
+        returncode = subprocess.call(cmd, env=env)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if returncode != 0:
         raise ExperimentFailed(exp_name, returncode)
 
@@ -97,6 +106,10 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
         + "\n"
     )
     return logger_kwargs["output_dir"]
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def resolve_num_cpu(num_cpu) -> int:
