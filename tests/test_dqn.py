@@ -220,7 +220,17 @@ SMOKE = dict(
 )
 
 
-@pytest.mark.parametrize("extra", [{}, {"polyak": 0.99, "double_dqn": False}])
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"polyak": 0.99, "double_dqn": False, "device": "auto"},
+        pytest.param({"device": "cuda"}, marks=CUDA),
+    ],
+)
 def test_smoke_run_save_and_load_cartpole(extra, tmp_path):
     spinup.dqn(
         lambda: gym.make("CartPole-v1"),

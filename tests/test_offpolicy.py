@@ -308,7 +308,21 @@ SMOKE = dict(
 )
 
 
-@pytest.mark.parametrize("name, extra", [("ddpg", {}), ("td3", {}), ("sac", {}), ("sac", {"alpha": "auto"})])
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize(
+    "name, extra",
+    [
+        ("ddpg", {}),
+        ("td3", {"device": "auto"}),
+        ("sac", {}),
+        ("sac", {"alpha": "auto"}),
+        pytest.param("ddpg", {"device": "cuda"}, marks=CUDA),
+        pytest.param("td3", {"device": "cuda"}, marks=CUDA),
+        pytest.param("sac", {"device": "cuda", "alpha": "auto"}, marks=CUDA),
+    ],
+)
 def test_smoke_run_save_and_load(name, extra, tmp_path):
     import pandas as pd
 
