@@ -136,6 +136,10 @@ def test_1_2_starter_fails():
         ("torch.full((act_dim,), -0.5)", "torch.full((act_dim,), 1.5)", "initial standard deviation is 4.48"),
         ("return Normal(self.mu_net(obs), torch.exp(self.log_std))", "return self.mu_net(obs)",
          "return a torch.distributions object"),
+        ("return Normal(self.mu_net(obs), torch.exp(self.log_std))", "return Normal(self.mu_net(obs), self.log_std)",
+         "A standard deviation must be positive"),
+        ("return Normal(self.mu_net(obs), torch.exp(self.log_std))",
+         "return Normal(self.mu_net(obs).detach(), torch.exp(self.log_std))", "get no gradient"),
     ],
 )
 def test_1_2_catches_wrong_answers(tmp_path, old, new, expected):

@@ -300,7 +300,13 @@ def _check_gaussian_actor(module) -> None:
         raise ExerciseFailed("MLPGaussianActor has no parameters: assign the mean network and log_std as "
                              "attributes (self.mu_net = ..., self.log_std = nn.Parameter(...)) so PPO can train them.")
     obs, act = torch.randn(batch, obs_dim), torch.randn(batch, act_dim)
-    pi = call_student(module, "MLPGaussianActor._distribution(obs)", actor._distribution, obs)
+    try:
+        pi = call_student(module, "MLPGaussianActor._distribution(obs)", actor._distribution, obs)
+    except ExerciseFailed as e:
+        if "GreaterThan" in str(e):
+            raise ExerciseFailed(f"{str(e).rstrip('.: ')}. A standard deviation must be positive: build it as "
+                                 "torch.exp(self.log_std).") from None
+        raise
     if not isinstance(pi, torch.distributions.Distribution):
         raise ExerciseFailed(f"_distribution returned a {type(pi).__name__}; return a torch.distributions object, "
                              "e.g. Normal(mu, std).")
@@ -663,8 +669,8 @@ Run it, plot it, and explain what you see:
     python -m spinup.exercises.pytorch.problem_set_2.exercise2_1 --epochs 25 --seeds 0
     (then the `spinup plot ...` command it prints)
 
-The script is {path}
-The written solution, with our own plot, is spinup/exercises/pytorch/problem_set_2_solutions/exercise2_1_soln.md
+The script is {script}
+The written solution, with our own plot, is {solution}
 """
 
 EXERCISES = {
@@ -710,7 +716,8 @@ def run(number: str, path: str | None = None, solution: bool = False, quick: boo
     if path is None:
         path = osp.join(HERE, exercise.solution if solution else exercise.starter)
     if exercise.check is None:
-        print(exercise.instructions.format(path=path), file=out)
+        print(exercise.instructions.format(script=osp.join(HERE, exercise.starter),
+                                           solution=osp.join(HERE, exercise.solution)), file=out)
         return 0
     check_exercise_path(path, exercise)
     print(f"Exercise {exercise.number} ({exercise.title}): checking {path}" + (" (quick)" if quick else ""), file=out)
