@@ -64,7 +64,8 @@ class VPGBuffer:
         self.ptr, self.path_start_idx = 0, 0
         # advantage normalisation, with statistics over all MPI processes
         adv_mean, adv_std = mpi_statistics_scalar(self.adv_buf)
-        self.adv_buf = (self.adv_buf - adv_mean) / (adv_std + 1e-8)
+        # in place: the buffer stays float32 (a new array would be float64, as adv_mean is)
+        self.adv_buf[:] = (self.adv_buf - adv_mean) / (adv_std + 1e-8)
         data = dict(obs=self.obs_buf, act=self.act_buf, ret=self.ret_buf, adv=self.adv_buf, logp=self.logp_buf)
         return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in data.items()}
 
