@@ -295,12 +295,11 @@ def test_smoke_run_image_observations(tmp_path):
 
 def test_smoke_run_minatar(tmp_path):
     pytest.importorskip("minatar")
-    import minatar.gym
+    from spinup.utils.envs import make_env_fn
 
-    if "MinAtar/Breakout-v1" not in gym.registry:
-        minatar.gym.register_envs()
+    # make_env_fn registers MinAtar's ids itself (Gymnasium 1.x loads no plugins).
     spinup.dqn(
-        lambda: gym.make("MinAtar/Breakout-v1"),
+        make_env_fn("MinAtar/Breakout-v1"),
         ac_kwargs=dict(hidden_sizes=(32,)),
         logger_kwargs=dict(output_dir=str(tmp_path)),
         replay_size=1000,
