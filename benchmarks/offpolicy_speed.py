@@ -3,8 +3,8 @@
 DDPG, TD3 and SAC run on HalfCheetah-v5, DQN on CartPole-v1 and on one image task (MinAtar
 Breakout when ``minatar`` is installed). Each run takes random actions for its first 1000 steps,
 starts updating at step 1000 (one gradient step per environment step, in bursts of 50), and this
-script times the ``--steps`` steps that follow, from the progress.txt ``Time`` column. Those steps
-include one test episode per 1000 steps, as training would.
+script times the ``--steps`` steps after its first epoch of 1500 steps (by then updates run at full
+rate), from the progress.txt ``Time`` column. Those steps include one test episode per 1500 steps.
 
     python benchmarks/offpolicy_speed.py                      # all, on the CPU
     python benchmarks/offpolicy_speed.py --algos td3 sac --device cuda
@@ -28,10 +28,10 @@ def steps_per_second(algo_name, env_name, steps, device):
     with tempfile.TemporaryDirectory() as out:
         extra = {} if algo_name == "dqn" else dict(start_steps=1000)
         getattr(spinup, algo_name)(
-            make_env_fn(env_name), steps_per_epoch=1000, epochs=1 + steps // 1000, update_after=1000,
+            make_env_fn(env_name), steps_per_epoch=1500, epochs=1 + steps // 1500, update_after=1000,
             num_test_episodes=1, device=device, logger_kwargs=dict(output_dir=out), **extra)
         times = pd.read_table(f"{out}/progress.txt")["Time"]
-    return steps / (times.iloc[-1] - times.iloc[0])
+    return (steps // 1500 * 1500) / (times.iloc[-1] - times.iloc[0])
 
 
 def main():

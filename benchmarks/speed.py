@@ -285,6 +285,7 @@ def main(argv=None):
     p.add_argument("--epoch-steps", type=int, default=None, help="on-policy steps per epoch (default 4000)")
     p.add_argument("--env", default=None, help="run every entry on this task instead of its own")
     p.add_argument("--no-sb3", action="store_true", help="measure ours (and the ceiling) only")
+    p.add_argument("--ceiling-steps", type=int, default=20000, help="random-action steps per ceiling run")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "speed"))
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -324,7 +325,8 @@ def main(argv=None):
                 if timed:
                     runs.append(r)
         for env_id in dict.fromkeys(e["env"] for e in entries):
-            spec = dict(algo="random", env=env_id, steps=20000, warmup=2000, lib="random", seed=rnd)
+            spec = dict(algo="random", env=env_id, steps=args.ceiling_steps, warmup=args.ceiling_steps // 10,
+                        lib="random", seed=rnd)
             r = common.run_worker_subprocess(script, spec, nice=args.nice)
             r.update(lib="random", algo="random", env=env_id, round=rnd, timed=timed)
             msg = r.get("error") or f"{r['rate']:,.0f} steps/s"

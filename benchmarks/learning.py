@@ -1,0 +1,344 @@
+"""Learning, ours against Stable-Baselines3: final return and learning curves at the same budget.
+
+    python benchmarks/learning.py --quick                       # smoke test: minutes
+    python benchmarks/learning.py --preset two-core --jobs 2    # the docs' CPU table (< 2 h on 2 cores)
+    python benchmarks/learning.py --preset mujoco-full --jobs 32   # 5 MuJoCo tasks, 10 seeds, big machine
+    python benchmarks/learning.py --algos ppo td3 --tasks CartPole-v1 Pendulum-v1 --seeds 5 --jobs 2
+
+Every (library, algorithm, task, seed) is a fresh Python process; ``--jobs`` of them run at once,
+each with PyTorch on one thread. Ours runs with its defaults (only ``epochs`` is set, from the
+budget); SB3 runs with its defaults for the same algorithm (A2C stands in for VPG, TRPO comes from
+sb3-contrib, DDPG and TD3 get N(0, 0.1) Gaussian action noise as in SB3's documentation, because
+their constructors default to none).
+
+Both libraries are scored the same way, by one wrapper around the training environment that
+records every finished training episode (its return and the step at which it ended): the final
+return of a seed is the mean return of the training episodes that ended in the last 10% of the
+budget; the table gives the mean over seeds and its standard error (sample standard deviation /
+sqrt(seeds)). Training episodes include exploration (Gaussian noise, a stochastic policy,
+epsilon-greedy) in both libraries alike. Curves: the same quantity in 40 windows along the budget.
+
+Outputs in ``--out``: ``learning.md``, ``learning.json``, ``curves_<task>.png`` and ``.svg``, and
+the raw runs under ``raw/`` (``episodes.csv`` for every run, ``progress.txt`` for ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import csv
+import json
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+ON_POLICY = ("vpg", "trpo", "ppo")
+OUR_EPOCH = 4000  # steps_per_epoch: the default of every spinup algorithm
+
+# preset -> list of (task, algorithm, budget in env steps); seeds per preset below.
+# two-core: chosen so that the whole table (both libraries, 5 seeds) fits in about two hours on two
+# cores with --jobs 2; an estimate from the speed benchmark's rates, see the docs' benchmarks page.
+PRESETS = {
+    "quick": dict(seeds=2, runs=[
+        ("CartPole-v1", "ppo", 8000),
+        ("Pendulum-v1", "td3", 4000),
+    ]),
+    "two-core": dict(seeds=5, runs=[
+        ("CartPole-v1", "vpg", 100_000),
+        ("CartPole-v1", "trpo", 100_000),
+        ("CartPole-v1", "ppo", 100_000),
+        ("CartPole-v1", "dqn", 48_000),
+        ("Pendulum-v1", "ddpg", 20_000),
+        ("Pendulum-v1", "td3", 20_000),
+        ("Pendulum-v1", "sac", 20_000),
+        ("InvertedPendulum-v5", "ppo", 100_000),
+        ("InvertedPendulum-v5", "trpo", 100_000),
+        ("InvertedPendulum-v5", "td3", 20_000),
+        ("InvertedPendulum-v5", "sac", 20_000),
+        ("Hopper-v5", "ppo", 200_000),
+        ("Hopper-v5", "sac", 40_000),
+        ("HalfCheetah-v5", "ppo", 200_000),
+        ("HalfCheetah-v5", "td3", 40_000),
+    ]),
+    "mujoco-full": dict(seeds=10, runs=[
+        (task, algo, 3_000_000 if algo in ON_POLICY else 1_000_000)
+        for task in ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")
+        for algo in ("vpg", "trpo", "ppo", "ddpg", "td3", "sac")
+    ]),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a worker: one training run, its finished training episodes written to episodes.csv.
+# ---------------------------------------------------------------------------------------------
+
+def run_ours(algo, task, steps, seed, out_dir):
+    import spinup
+
+    epochs = max(1, math.ceil(steps / OUR_EPOCH))
+    env_fn = lambda: common.make_env(task, record_times=False)  # noqa: E731
+    getattr(spinup, algo)(env_fn, seed=seed, epochs=epochs, logger_kwargs=dict(output_dir=out_dir))
+
+
+def run_sb3(algo, task, steps, seed):
+    import numpy as np
+
+    env = common.make_env(task, record_times=False)
+    kw = {}
+    if algo in ("ddpg", "td3"):
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        n = env.action_space.shape[0]
+        kw["action_noise"] = NormalActionNoise(np.zeros(n), 0.1 * np.ones(n))
+    model = common.sb3_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **kw)
+    model.learn(total_timesteps=steps)
+
+
+def worker(spec: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same
+    os.makedirs(spec["dir"], exist_ok=True)
+    start = time.time()
+    steps = spec["steps"]
+    if spec["lib"] == "ours":
+        # our epochs are whole: a budget is rounded up to a multiple of 4000 (the presets use multiples)
+        run_ours(spec["algo"], spec["task"], steps, spec["seed"], spec["dir"])
+    else:
+        run_sb3(spec["algo"], spec["task"], steps, spec["seed"])
+    # step at which each episode ended, counted over the training env's steps
+    episodes, total = [], 0
+    for _, ret, length in common.PROBE.episodes:
+        total += length
+        episodes.append((total, ret, length))
+    with open(os.path.join(spec["dir"], "episodes.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "return", "length"])
+        w.writerows(episodes)
+    return dict(spec, wall_s=time.time() - start, n_episodes=len(episodes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation: plain functions, tested on hand-made numbers in tests/test_benchmarks.py.
+# ---------------------------------------------------------------------------------------------
+
+def mean_se(values):
+    """Mean and standard error (sample standard deviation / sqrt(n)) of a list; SE is nan for n < 2."""
+    n = len(values)
+    if n == 0:
+        return float("nan"), float("nan")
+    m = sum(values) / n
+    if n < 2:
+        return m, float("nan")
+    var = sum((v - m) ** 2 for v in values) / (n - 1)
+    return m, math.sqrt(var / n)
+
+
+def final_return(episodes, budget, frac=0.1):
+    """Mean return of the episodes that ended in the last ``frac`` of ``budget`` steps.
+
+    ``episodes`` is a list of (step at which the episode ended, return). With no episode in that
+    window (very long episodes), the last episode that ended stands in; nan when there is none.
+    """
+    start = budget * (1 - frac)
+    last = [r for s, r in episodes if start < s <= budget]
+    if last:
+        return sum(last) / len(last)
+    done = [r for s, r in episodes if s <= budget]
+    return done[-1] if done else float("nan")
+
+
+def curve(episodes, budget, points=40):
+    """The curve of one run: at each of ``points`` steps x_k = budget * k / points, the mean return
+    of the episodes that ended in (x_{k-1}, x_k]; a window with none repeats the previous value."""
+    xs, ys, prev = [], [], float("nan")
+    for k in range(1, points + 1):
+        lo, hi = budget * (k - 1) / points, budget * k / points
+        window = [r for s, r in episodes if lo < s <= hi]
+        prev = sum(window) / len(window) if window else prev
+        xs.append(hi)
+        ys.append(prev)
+    return xs, ys
+
+
+def read_episodes(path):
+    with open(path) as f:
+        return [(int(row["step"]), float(row["return"])) for row in csv.DictReader(f)]
+
+
+def summarise(results, budget_of):
+    """``results``: list of dicts (lib, algo, task, seed, dir). Returns one row per (task, algo)."""
+    groups = {}
+    for r in results:
+        if "error" in r:
+            continue
+        groups.setdefault((r["task"], r["algo"]), {}).setdefault(r["lib"], []).append(r)
+    rows = []
+    for (task, algo), libs in groups.items():
+        budget = budget_of[(task, algo)]
+        row = dict(task=task, algo=algo, budget=budget)
+        for lib, runs in libs.items():
+            finals, curves = [], []
+            for r in sorted(runs, key=lambda r: r["seed"]):
+                eps = read_episodes(os.path.join(r["dir"], "episodes.csv"))
+                finals.append(final_return(eps, budget))
+                curves.append(curve(eps, budget)[1])
+            m, se = mean_se([f for f in finals if not math.isnan(f)])
+            xs = curve([], budget)[0]
+            ys_mean, ys_se = [], []
+            for k in range(len(xs)):
+                mk, sk = mean_se([c[k] for c in curves if not math.isnan(c[k])])
+                ys_mean.append(mk)
+                ys_se.append(sk)
+            row[lib] = dict(mean=m, se=se, seeds=len(finals), finals=finals,
+                            curve=dict(steps=xs, mean=ys_mean, se=ys_se),
+                            wall_s=sum(r.get("wall_s", 0) for r in runs))
+        rows.append(row)
+    return rows
+
+
+def _fmt(d):
+    if not d:
+        return "-"
+    se = "n/a" if math.isnan(d["se"]) else f"{d['se']:.1f}"
+    return f"{d['mean']:.1f} ± {se} (n={d['seeds']})"
+
+
+def markdown(rows, info, args) -> str:
+    lines = ["# Learning: final return, ours vs Stable-Baselines3 (mean ± standard error over seeds)", ""]
+    lines += common.machine_lines(info)
+    lines += [f"- Preset: {args.preset or 'custom'}; jobs in parallel: {args.jobs}", ""]
+    lines += ["| task | algorithm | budget (steps) | ours | SB3 | ours - SB3 |", "|---|---|---:|---:|---:|---:|"]
+    for row in rows:
+        o, s = row.get("ours"), row.get("sb3")
+        diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
+        lines.append(f"| {row['task']} | {row['algo']} | {row['budget']:,} | {_fmt(o)} | {_fmt(s)} | {diff} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def plot(rows, out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    colors = {"ours": "tab:blue", "sb3": "tab:orange"}
+    labels = {"ours": "spinup (ours)", "sb3": "Stable-Baselines3"}
+    paths = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        task_rows = [r for r in rows if r["task"] == task]
+        fig, axes = plt.subplots(1, len(task_rows), figsize=(3.6 * len(task_rows), 3.0), squeeze=False)
+        for ax, row in zip(axes[0], task_rows):
+            for lib in ("ours", "sb3"):
+                if lib not in row:
+                    continue
+                c = row[lib]["curve"]
+                x = np.array(c["steps"]) / 1000
+                m = np.array(c["mean"], dtype=float)
+                se = np.nan_to_num(np.array(c["se"], dtype=float))
+                ax.plot(x, m, color=colors[lib], label=f"{labels[lib]} (n={row[lib]['seeds']})")
+                ax.fill_between(x, m - se, m + se, color=colors[lib], alpha=0.25, linewidth=0)
+            ax.set_title(f"{row['algo'].upper()}", fontsize=10)
+            ax.set_xlabel("environment steps (thousands)", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("training episode return", fontsize=8)
+        axes[0][0].legend(fontsize=7, loc="best")
+        fig.suptitle(f"{task}: mean ± standard error over seeds", fontsize=10)
+        fig.tight_layout()
+        stem = os.path.join(out_dir, f"curves_{task.replace('/', '_')}")
+        fig.savefig(stem + ".png", dpi=90)
+        fig.savefig(stem + ".svg")
+        plt.close(fig)
+        paths.append(stem + ".png")
+    return paths
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None)
+    p.add_argument("--quick", action="store_true", help="same as --preset quick: a smoke test")
+    p.add_argument("--algos", nargs="+", default=None, help="keep only these algorithms")
+    p.add_argument("--tasks", nargs="+", default=None, help="keep only these tasks")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per entry (default: the preset's)")
+    p.add_argument("--steps", type=int, default=None, help="override every entry's budget")
+    p.add_argument("--libs", nargs="+", default=["ours", "sb3"], choices=["ours", "sb3"])
+    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: one per core)")
+    p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
+    p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "learning"))
+    p.add_argument("--summarise-only", action="store_true", help="re-read raw/ and rewrite the outputs")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    if args.quick:
+        args.preset = "quick"
+    preset = PRESETS[args.preset or "two-core"]
+    runs = [(t, a, args.steps or b) for t, a, b in preset["runs"]
+            if (not args.algos or a in args.algos) and (not args.tasks or t in args.tasks)]
+    n_seeds = args.seeds or preset["seeds"]
+    budget_of = {(t, a): b for t, a, b in runs}
+    info = common.machine_info()
+    print("\n".join(common.machine_lines(info)), flush=True)
+
+    import spinup
+
+    specs = []
+    for task, algo, budget in runs:
+        if not hasattr(spinup, algo):
+            print(f"{algo} is not (yet) exported by spinup: skipped")
+            continue
+        for seed in range(n_seeds):
+            for lib in args.libs:
+                d = os.path.join(args.out, "raw", task.replace("/", "_"), algo, lib, f"s{seed}")
+                specs.append(dict(lib=lib, algo=algo, task=task, seed=seed, steps=budget, dir=d))
+
+    script = os.path.abspath(__file__)
+    results = []
+    if args.summarise_only:
+        results = [s for s in specs if os.path.exists(os.path.join(s["dir"], "episodes.csv"))]
+    else:
+        t0 = time.time()
+        print(f"{len(specs)} runs, {args.jobs} at a time", flush=True)
+        with cf.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {pool.submit(common.run_worker_subprocess, script, s, args.nice): s for s in specs}
+            for fut in cf.as_completed(futures):
+                s = futures[fut]
+                r = fut.result()
+                r = dict(s, **r)
+                results.append(r)
+                msg = r.get("error") or f"{r['wall_s']:.0f} s, {r['n_episodes']} episodes"
+                print(f"[{time.time() - t0:6.0f} s] {s['task']} {s['algo']} {s['lib']} seed {s['seed']}: {msg}",
+                      flush=True)
+
+    rows = summarise(results, budget_of)
+    order = {(t, a): i for i, (t, a, _) in enumerate(runs)}
+    rows.sort(key=lambda r: order[(r["task"], r["algo"])])
+    os.makedirs(args.out, exist_ok=True)
+    info["loadavg_end"] = common.machine_info()["loadavg"]
+    with open(os.path.join(args.out, "learning.json"), "w") as f:
+        json.dump(dict(machine=info, args=vars(args), rows=rows,
+                       runs=[{k: v for k, v in r.items() if k != "dir"} for r in results]), f, indent=1)
+    md = markdown(rows, info, args)
+    with open(os.path.join(args.out, "learning.md"), "w") as f:
+        f.write(md)
+    plot(rows, args.out)
+    print()
+    print(md)
+    errors = [r for r in results if "error" in r]
+    if errors:
+        print(f"{len(errors)} runs failed; the first: {errors[0]['error']}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
