@@ -222,6 +222,20 @@ def markdown(rows, info, args) -> str:
     return "\n".join(lines)
 
 
+def rst(rows) -> str:
+    """The table as a reStructuredText list-table, for the docs page to include."""
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - task", "     - algorithm", "     - budget (steps)", "     - ours", "     - SB3",
+             "     - ours - SB3"]
+    for row in rows:
+        o, s = row.get("ours"), row.get("sb3")
+        diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
+        cells = [row["task"], row["algo"], f"{row['budget']:,}", _fmt(o), _fmt(s), diff]
+        cells = ["n/a" if c == "-" else c for c in cells]
+        lines += [f"   * - {cells[0]}"] + [f"     - {c}" for c in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
 def plot(rows, out_dir):
     import matplotlib
 
@@ -331,6 +345,8 @@ def main(argv=None):
     md = markdown(rows, info, args)
     with open(os.path.join(args.out, "learning.md"), "w") as f:
         f.write(md)
+    with open(os.path.join(args.out, "learning.rst"), "w") as f:
+        f.write(rst(rows))
     plot(rows, args.out)
     print()
     print(md)

@@ -274,6 +274,21 @@ def markdown(table, info, args) -> str:
     return "\n".join(lines)
 
 
+def rst(table) -> str:
+    """The table as a reStructuredText list-table, for the docs page to include."""
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - algorithm", "     - task", "     - ours: median (min-max)", "     - SB3: median (min-max)",
+             "     - ours / SB3", "     - random actions", "     - ours % of random", "     - SB3 % of random"]
+    for row in table:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        cells = [row["algo"], row["env"], _fmt(row["ours"]), _fmt(row["sb3"]), ratio, _fmt(row["random"]),
+                 _pct(row["ours_frac"]), _pct(row["sb3_frac"])]
+        cells = ["n/a" if c == "-" else c for c in cells]
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {c}" for c in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--algos", nargs="+", default=None, choices=ALL_ALGOS,
@@ -288,11 +303,19 @@ def main(argv=None):
     p.add_argument("--ceiling-steps", type=int, default=20000, help="random-action steps per ceiling run")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "speed"))
+    p.add_argument("--summarise-only", action="store_true",
+                   help="re-read speed.json in --out and rewrite the tables (no runs)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.worker:
         print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    if args.summarise_only:
+        with open(os.path.join(args.out, "speed.json")) as f:
+            data = json.load(f)
+        args.repeats = data["args"]["repeats"]
+        write_outputs(data["runs"], data["machine"], args, data["args"])
         return
 
     import spinup
@@ -334,14 +357,20 @@ def main(argv=None):
             if timed:
                 runs.append(r)
 
-    table = aggregate(runs)
     info["loadavg_end"] = common.machine_info()["loadavg"]
+    write_outputs(runs, info, args, vars(args))
+
+
+def write_outputs(runs, info, args, run_args):
+    table = aggregate(runs)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "speed.json"), "w") as f:
-        json.dump(dict(machine=info, args=vars(args), table=table, runs=runs), f, indent=1)
+        json.dump(dict(machine=info, args=run_args, table=table, runs=runs), f, indent=1)
     md = markdown(table, info, args)
     with open(os.path.join(args.out, "speed.md"), "w") as f:
         f.write(md)
+    with open(os.path.join(args.out, "speed.rst"), "w") as f:
+        f.write(rst(table))
     print()
     print(md)
     for row in table:
