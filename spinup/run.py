@@ -178,7 +178,7 @@ def check_hidden_sizes(hid):
 
 
 def run_algorithm(algo: str, tokens) -> int:
-    from spinup.utils.envs import check_env_name
+    from spinup.utils.envs import check_env_name, check_spaces, make_env_by_id
     from spinup.utils.run_utils import ExperimentGrid, resolve_num_cpu
 
     fn = get_algorithm(algo)
@@ -200,6 +200,9 @@ def run_algorithm(algo: str, tokens) -> int:
     check("env_name" in args, f"Say which environment to train on, for example: spinup {algo} --env CartPole-v1.")
     for env_name in args["env_name"]:
         check_env_name(env_name)
+        env = make_env_by_id(env_name)  # refuse a wrong action space now, not in the launched run
+        check_spaces(env, algo)
+        env.close()
     if "ac_kwargs:hidden_sizes" in args:
         args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
     if "ac_kwargs:activation" in args:

@@ -55,6 +55,8 @@ def make_env_fn(env_name: str, **env_kwargs):
         _import_env_namespace(env_name)
         return gym.make(env_name, **env_kwargs)
 
+    # config.json shows functions by name: make this one say which environment it builds
+    env_fn.__qualname__ = f"make_env_fn({env_name!r})"
     return env_fn
 
 
