@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
 SPINUP = [sys.executable, "-m", "spinup.run"]
 

@@ -44,7 +44,7 @@ def test_ppo_cartpole(tmp_path):
 def test_vpg_cartpole(tmp_path):
     # Issue 4: >= 450 within 300k steps. One gradient step per epoch learns slowly at the default
     # pi_lr=3e-4, so this check raises it to 1e-2 (as the simplest policy gradient uses).
-    passes_on_two_of_three(vpg, "CartPole-v1", 300_000, 450, _tmp(), pi_lr=1e-2)
+    passes_on_two_of_three(vpg, "CartPole-v1", 300_000, 450, tmp_path, pi_lr=1e-2)
 
 
 def test_trpo_cartpole(tmp_path):
