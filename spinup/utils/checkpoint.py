@@ -33,6 +33,8 @@ FORMAT = "spinup-checkpoint-1"
 
 
 def _to_saved(v):
+    if isinstance(v, np.generic):  # numpy scalars are not plain data to a weights-only load
+        return v.item()
     if isinstance(v, np.ndarray):
         return {"__ndarray__": torch.from_numpy(np.array(v, order="C", copy=True))}  # keeps 0-d arrays 0-d
     if torch.is_tensor(v):
@@ -51,6 +53,8 @@ def object_state(obj, buffer_limit: int | None = None):
     object is a buffer holding more than ``buffer_limit`` transitions."""
     if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
         return {"kind": "state_dict", "value": obj.state_dict()}
+    if torch.is_tensor(obj):  # a bare learned tensor, such as SAC's log temperature
+        return {"kind": "tensor", "value": obj.detach().cpu().clone()}
     attrs = vars(obj)
     size, max_size = attrs.get("size"), attrs.get("max_size")
     if buffer_limit is not None and isinstance(size, int) and size > buffer_limit:
@@ -63,13 +67,17 @@ def object_state(obj, buffer_limit: int | None = None):
                 v = v[:size]
             out[k] = _to_saved(v)
         elif isinstance(v, (numbers.Number, str, type(None))):
-            out[k] = v.item() if isinstance(v, np.generic) else v
+            out[k] = _to_saved(v)
     return {"kind": "attributes", "value": out}
 
 
 def load_object_state(obj, state) -> None:
     if state["kind"] == "state_dict":
         obj.load_state_dict(state["value"])
+        return
+    if state["kind"] == "tensor":
+        with torch.no_grad():
+            obj.copy_(state["value"].to(obj.device))
         return
     for k, v in state["value"].items():
         current = getattr(obj, k, None)
