@@ -618,7 +618,7 @@ DDPG_ENV = "Pendulum-v1"
 # buggy copy -1274 on seed 0. A random policy scores about -1200, a good one about -150.
 # 8000 steps, the first 1000 random; the score is the mean return of 10 test episodes at the end.
 DDPG_SETTINGS = dict(ac_kwargs=dict(hidden_sizes=(64, 64)), steps_per_epoch=2000, epochs=4, start_steps=1000,
-                     update_after=1000, num_test_episodes=10)
+                     update_after=1000, num_test_episodes=10, save_freq=4)
 DDPG_SEEDS, DDPG_QUICK_SEEDS = (0, 1, 2), (0,)
 DDPG_LAST_EPOCHS = 1
 DDPG_MARGIN = 250.0

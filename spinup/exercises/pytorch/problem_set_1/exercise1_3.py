@@ -170,6 +170,7 @@ def td3(
     logger_kwargs=dict(),
     save_freq=1,
     device="cpu",
+    resume=None,
 ):
     """
     Twin Delayed Deep Deterministic Policy Gradient (TD3)
@@ -268,6 +269,10 @@ def td3(
         device (str): Where the networks and the replay buffer live: ``'cpu'``, ``'cuda'`` (or
             ``'cuda:N'``), or ``'auto'`` (a GPU if PyTorch sees one). Numpy arrays appear only at the
             environment's boundary; saved models always hold CPU tensors.
+
+        resume (str): A run directory to continue from its last checkpoint (written every
+            ``save_freq`` epochs, with the replay buffer while it holds at most 1e6 transitions);
+            pass the run's other arguments unchanged.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs, replay_size=replay_size,
                         batch_size=batch_size, update_every=update_every, policy_delay=policy_delay,
@@ -283,7 +288,7 @@ def td3(
     setup_pytorch_for_mpi()
 
     # Set up logger and save configuration
-    logger = EpochLogger(**logger_kwargs)
+    logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
     # Networks and replay buffer live on one device; numpy appears only at the env's boundary
@@ -349,6 +354,8 @@ def td3(
 
     # Set up model saving
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
+    logger.setup_checkpoint(env=env, test_env=test_env, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
+                            q_optimizer=q_optimizer, replay_buffer=replay_buffer)
 
     def update(data, timer):
         # First run one gradient descent step for Q1 and Q2
@@ -405,10 +412,12 @@ def td3(
     o, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     test_env.reset(seed=seed + 10000)
-    ep_ret, ep_len = 0, 0
+    ep_ret, ep_len, start_epoch = 0, 0, 0
+    if resume:  # continue a stopped run where its last checkpoint left off
+        start_epoch, o, ep_ret, ep_len = logger.restore_checkpoint()
 
     # Main loop: collect experience in env and update/log each epoch
-    for t in range(total_steps):
+    for t in range(start_epoch * steps_per_epoch, total_steps):
         # Until start_steps have elapsed, randomly sample actions
         # from a uniform distribution for better exploration. Afterwards,
         # use the learned policy (with some noise, via act_noise).
@@ -467,6 +476,9 @@ def td3(
             logger.log_tabular("LossQ", average_only=True)
             logger.log_tabular("Time", time.time() - start_time)
             logger.dump_tabular()
+
+            # Checkpoint for resuming (every save_freq epochs, and on Ctrl-C)
+            logger.save_checkpoint(epoch, o, ep_ret, ep_len)
 
 
 if __name__ == "__main__":
