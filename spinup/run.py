@@ -49,6 +49,10 @@ HELP = dedent(
     Inspect results:
         spinup plot DIR [DIR ...] [--legend --xaxis --value --count --smooth --select --exclude --est --savefig]
         spinup test_policy DIR [--len --episodes --norender --itr --deterministic --video OUT.mp4]
+
+    Exercises that grade themselves:
+        spinup exercise --list
+        spinup exercise NUMBER [--file MY_COPY.py | --solution] [--quick]
     """
 ).format(algos=", ".join(ALGOS))
 

@@ -93,3 +93,16 @@ def test_truncated_model_file_is_refused(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(UserError, match="damaged"):
         safe_torch_load(str(path))
+
+
+def test_empty_loss_column_is_not_divergence(tmp_path):
+    """An epoch with no update yet logs NaN for its losses: that is "no data", not a fault."""
+    logger = EpochLogger(output_dir=str(tmp_path))
+    logger.log_tabular("LossPi", average_only=True)
+    logger.dump_tabular()  # no NumericalError
+    logger.store(LossPi=float("nan"))
+    logger.log_tabular("LossPi", average_only=True)
+    from spinup.utils.checks import NumericalError
+
+    with pytest.raises(NumericalError, match="LossPi is nan"):
+        logger.dump_tabular()

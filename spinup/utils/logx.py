@@ -256,9 +256,11 @@ class Logger:
         Raises :class:`~spinup.utils.checks.NumericalError` (and writes nothing) when a loss in the
         row, or a parameter of the saved network, is NaN or infinite.
         """
+        empty = getattr(self, "empty_columns", set())
         for key, val in self.log_current_row.items():
-            if "Loss" in key and hasattr(val, "__float__") and not math.isfinite(float(val)):
+            if "Loss" in key and key not in empty and hasattr(val, "__float__") and not math.isfinite(float(val)):
                 self._diverged(f"{key} is {float(val)}")
+        empty.clear()
         self._check_finite_parameters()
         if proc_id() == 0:
             vals = []
@@ -409,6 +411,7 @@ class EpochLogger(Logger):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.epoch_dict: dict[str, list] = {}
+        self.empty_columns: set[str] = set()
 
     def store(self, **kwargs) -> None:
         """Add values (scalars or arrays) to this epoch's lists, one list per keyword."""
@@ -430,6 +433,10 @@ class EpochLogger(Logger):
             super().log_tabular(key, val)
             return
         stats = self.get_stats(key, with_min_and_max)
+        if not np.isfinite(stats[0]) and not self.epoch_dict.get(key):
+            # Nothing was stored this epoch (say, no update yet): NaN here means "no data", and the
+            # divergence check must not mistake it for a fault.
+            self.empty_columns.update({key, "Average" + key, "Std" + key, "Max" + key, "Min" + key})
         super().log_tabular(key if average_only else "Average" + key, stats[0])
         if not average_only:
             super().log_tabular("Std" + key, stats[1])

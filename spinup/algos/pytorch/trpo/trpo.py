@@ -7,7 +7,7 @@ import torch
 from torch.optim import Adam
 
 import spinup.algos.pytorch.trpo.core as core
-from spinup.utils.checks import check, check_positive_ints, check_positive_numbers, check_seed, check_unit_interval
+from spinup.utils.checks import check, check_nonnegative_ints, check_positive_ints, check_positive_numbers, check_seed, check_unit_interval
 from spinup.utils.envs import setup_env
 from spinup.utils.logx import EpochLogger
 from spinup.utils.mpi_pytorch import mpi_avg_grads, setup_pytorch_for_mpi, sync_params
@@ -168,8 +168,9 @@ def trpo(
             ``save_freq`` epochs); pass the run's other arguments unchanged.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs, cg_iters=cg_iters,
-                        train_v_iters=train_v_iters, max_ep_len=max_ep_len, save_freq=save_freq,
+                        max_ep_len=max_ep_len, save_freq=save_freq,
                         backtrack_iters=backtrack_iters)
+    check_nonnegative_ints(train_v_iters=train_v_iters)
     check_unit_interval(gamma=gamma, lam=lam, backtrack_coeff=backtrack_coeff)
     check_positive_numbers(delta=delta, vf_lr=vf_lr, damping_coeff=damping_coeff)
     check(algo in ("trpo", "npg"), f"algo must be 'trpo' or 'npg', not {algo!r}.")
@@ -290,6 +291,8 @@ def trpo(
             loss_v.backward()
             mpi_avg_grads(ac.v)  # average grads across MPI processes
             vf_optimizer.step()
+        with torch.no_grad():  # measured after the steps (and defined when there are none)
+            loss_v = compute_loss_v(data)
 
         # Log changes from update
         ent = pi_info_old["ent"]

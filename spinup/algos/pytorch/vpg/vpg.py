@@ -7,7 +7,7 @@ import torch
 from torch.optim import Adam
 
 import spinup.algos.pytorch.vpg.core as core
-from spinup.utils.checks import check_positive_ints, check_positive_numbers, check_seed, check_unit_interval
+from spinup.utils.checks import check_nonnegative_ints, check_positive_ints, check_positive_numbers, check_seed, check_unit_interval
 from spinup.utils.envs import setup_env
 from spinup.utils.logx import EpochLogger
 from spinup.utils.mpi_pytorch import mpi_avg_grads, setup_pytorch_for_mpi, sync_params
@@ -136,7 +136,8 @@ def vpg(
             ``save_freq`` epochs); pass the run's other arguments unchanged.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs,
-                        train_v_iters=train_v_iters, max_ep_len=max_ep_len, save_freq=save_freq)
+                        max_ep_len=max_ep_len, save_freq=save_freq)
+    check_nonnegative_ints(train_v_iters=train_v_iters)
     check_unit_interval(gamma=gamma, lam=lam)
     check_positive_numbers(pi_lr=pi_lr, vf_lr=vf_lr)
     check_seed(seed)
@@ -223,6 +224,8 @@ def vpg(
             loss_v.backward()
             mpi_avg_grads(ac.v)  # average grads across MPI processes
             vf_optimizer.step()
+        with torch.no_grad():  # measured after the steps (and defined when there are none)
+            loss_v = compute_loss_v(data)
 
         # Log changes from update
         kl, ent = pi_info["kl"], pi_info_old["ent"]
