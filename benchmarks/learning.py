@@ -222,9 +222,9 @@ def markdown(rows, info, args) -> str:
     return "\n".join(lines)
 
 
-def rst(rows) -> str:
-    """The table as a reStructuredText list-table, for the docs page to include."""
-    lines = [".. list-table::", "   :header-rows: 1", "",
+def rst(rows, info) -> str:
+    """The machine and the table as reStructuredText (a list-table), for the docs page to include."""
+    lines = [*common.machine_lines(info), "", ".. list-table::", "   :header-rows: 1", "",
              "   * - task", "     - algorithm", "     - budget (steps)", "     - ours", "     - SB3",
              "     - ours - SB3"]
     for row in rows:
@@ -287,6 +287,7 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: one per core)")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "learning"))
+    p.add_argument("--list", action="store_true", help="print the runs a preset would make, and stop")
     p.add_argument("--summarise-only", action="store_true", help="re-read raw/ and rewrite the outputs")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -315,6 +316,13 @@ def main(argv=None):
             for lib in args.libs:
                 d = os.path.join(args.out, "raw", task.replace("/", "_"), algo, lib, f"s{seed}")
                 specs.append(dict(lib=lib, algo=algo, task=task, seed=seed, steps=budget, dir=d))
+
+    if args.list:
+        for s in specs:
+            print(f"{s['task']:22s} {s['algo']:5s} {s['lib']:5s} seed {s['seed']}  {s['steps']:>9,} steps")
+        total = sum(s["steps"] for s in specs)
+        print(f"{len(specs)} runs, {total:,} environment steps in all")
+        return
 
     script = os.path.abspath(__file__)
     results = []
@@ -346,7 +354,7 @@ def main(argv=None):
     with open(os.path.join(args.out, "learning.md"), "w") as f:
         f.write(md)
     with open(os.path.join(args.out, "learning.rst"), "w") as f:
-        f.write(rst(rows))
+        f.write(rst(rows, info))
     plot(rows, args.out)
     print()
     print(md)
