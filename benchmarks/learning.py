@@ -287,6 +287,8 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: one per core)")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "learning"))
+    p.add_argument("--resume", action="store_true",
+                   help="keep the runs already finished in --out (their episodes.csv) and make only the rest")
     p.add_argument("--list", action="store_true", help="print the runs a preset would make, and stop")
     p.add_argument("--summarise-only", action="store_true", help="re-read raw/ and rewrite the outputs")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -329,6 +331,10 @@ def main(argv=None):
     if args.summarise_only:
         results = [s for s in specs if os.path.exists(os.path.join(s["dir"], "episodes.csv"))]
     else:
+        if args.resume:
+            results = [s for s in specs if os.path.exists(os.path.join(s["dir"], "episodes.csv"))]
+            specs = [s for s in specs if s not in results]
+            print(f"{len(results)} runs already finished, kept", flush=True)
         t0 = time.time()
         print(f"{len(specs)} runs, {args.jobs} at a time", flush=True)
         with cf.ThreadPoolExecutor(max_workers=args.jobs) as pool:
