@@ -34,10 +34,6 @@ Read a paper with a question in mind. For an algorithm paper, the useful questio
 quantity it estimates, what it does to keep the variance or the bias of that estimate in check, and
 which of its ingredients its own ablations show to matter. For the algorithms implemented in this
 package, the algorithm pages (for example :doc:`../algorithms/ppo`) list the papers they follow.
-
-.. contents:: Sections
-   :local:
-   :depth: 2
 """
 
 
