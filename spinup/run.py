@@ -39,6 +39,7 @@ HELP = dedent(
         spinup ALGO --env ENV_ID [--key value ...]     ALGO is one of: {algos}
         spinup ppo --env CartPole-v1 --exp_name cartpole --seed 0 10 20
         spinup ALGO --help                             (every argument of ALGO)
+        spinup ALGO --resume DIR [--epochs N]          (continue a stopped run from its checkpoint)
 
     Shorthands: --env (env_name), --hid (ac_kwargs:hidden_sizes), --act (ac_kwargs:activation),
     --cpu (num_cpu; 'auto' = one per core; vpg, trpo and ppo only), --dt (datestamp).
