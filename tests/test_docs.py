@@ -217,3 +217,10 @@ def test_every_public_object_is_documented(site):
         "public functions and classes with no entry on any docs page (add an autodoc directive "
         "for each, e.g. in docs/utils/): " + ", ".join(missing)
     )
+
+
+def test_no_contents_directive_furo_flags_as_an_error():
+    """Furo draws a red error box for `.. contents::` (its sidebar already lists the sections)."""
+    offenders = [str(p.relative_to(DOCS)) for p in DOCS.rglob("*.rst") if "_build" not in p.parts
+                 and ".. contents::" in p.read_text()]
+    assert offenders == []
