@@ -55,9 +55,10 @@ def test_the_two_files_differ_only_in_the_weights():
     assert "batch_weights += [ep_ret] * ep_len" in one
     assert "batch_weights += list(reward_to_go(ep_rews))" in two
     # from the policy on down the two scripts are the same, but for the weights and the banner
-    tail = lambda s: [ln for ln in s[s.index("# [make_policy]"):].splitlines()
-                      if "batch_weights +=" not in ln and "formulation" not in ln and "# each step" not in ln
-                      and "# every step" not in ln]
+    def tail(s):
+        skip = ("batch_weights +=", "formulation", "# each step", "# every step")
+        return [ln for ln in s[s.index("# [make_policy]"):].splitlines() if not any(k in ln for k in skip)]
+
     assert tail(one) == tail(two)
 
 

@@ -66,9 +66,7 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
 
 
 def _rebuild_env(fpath, record, render_mode):
-    import gymnasium as gym
-
-    from spinup.utils.envs import _import_env_namespace, flatten_observations
+    from spinup.utils.envs import flatten_observations, make_env_by_id
 
     env_id, env_kwargs = record.get("env_id"), dict(record.get("env_kwargs") or {})
     if env_id is None:
@@ -78,10 +76,9 @@ def _rebuild_env(fpath, record, render_mode):
                 env_id = json.load(f).get("env_name")
     if env_id is None:
         return None
-    _import_env_namespace(env_id)
     if render_mode is not None:
         env_kwargs["render_mode"] = render_mode
-    env = gym.make(env_id, **env_kwargs)
+    env = make_env_by_id(env_id, env_kwargs)
     # Training flattened observations that were not already a vector (see setup_env); do the same.
     saved = record["observation_space"]
     if saved["type"] == "Box" and saved["low"].dim() == 1:
