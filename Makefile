@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/python -m spinup.examples.demo
 
 test: $(STAMP)
+	$(BIN)/ruff check spinup tests benchmarks
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
