@@ -17,26 +17,71 @@ def test_discount_cumsum_matches_hand_computation():
     np.testing.assert_allclose(out, [1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3])
 
 
+class IdentityCritic(torch.nn.Module):
+    """V(s) = s[0]: lets a test choose the values along a trajectory through its observations."""
+
+    def forward(self, obs):
+        return obs[..., 0]
+
+
 def test_gae_and_returns_match_hand_computation():
     gamma, lam = 0.9, 0.8
-    buf = ppo_module.PPOBuffer(obs_dim=(1,), act_dim=(), size=3, gamma=gamma, lam=lam)
+    buf = ppo_module.PPOBuffer(obs_dim=(1,), act_dim=(1,), size=3, gamma=gamma, lam=lam)
     rews, vals = [1.0, 0.0, 2.0], [0.5, 1.0, -1.0]
     for r, v in zip(rews, vals):
-        buf.store(np.zeros(1), 0, r, v, 0.0)
+        buf.store(np.array([v]), np.zeros(1), r)
     last_val = 3.0
     buf.finish_path(last_val)
+    ac = core.MLPActorCritic(spaces.Box(-5, 5, (1,)), spaces.Box(-1, 1, (1,)))
+    ac.v = IdentityCritic()
+    data = buf.get(ac)
     d0 = 1.0 + gamma * 1.0 - 0.5
     d1 = 0.0 + gamma * -1.0 - 1.0
     d2 = 2.0 + gamma * 3.0 - -1.0
     gl = gamma * lam
-    np.testing.assert_allclose(buf.adv_buf, [d0 + gl * d1 + gl**2 * d2, d1 + gl * d2, d2], rtol=1e-6)
+    adv = np.array([d0 + gl * d1 + gl**2 * d2, d1 + gl * d2, d2])
+    # advantages come back normalised (population std, as mpi_statistics_scalar computes it)
+    np.testing.assert_allclose(data["adv"].numpy(), (adv - adv.mean()) / adv.std(), rtol=1e-5)
     np.testing.assert_allclose(
-        buf.ret_buf, [1 + gamma * 0 + gamma**2 * 2 + gamma**3 * 3, 0 + gamma * 2 + gamma**2 * 3, 2 + gamma * 3],
+        data["ret"].numpy(),
+        [1 + gamma * 0 + gamma**2 * 2 + gamma**3 * 3, 0 + gamma * 2 + gamma**2 * 3, 2 + gamma * 3],
         rtol=1e-6,
     )
-    data = buf.get()  # advantages come back normalised
+    np.testing.assert_allclose(data["val"].numpy(), vals)
     assert abs(data["adv"].mean().item()) < 1e-6
     assert abs(data["adv"].std(unbiased=False).item() - 1) < 1e-4
+
+
+def test_batched_values_and_log_probs_equal_per_step_ones():
+    """get() evaluates V and log pi once for the whole batch: the same numbers step() gives one at a time."""
+    torch.manual_seed(0)
+    ac = core.MLPActorCritic(spaces.Box(-1, 1, (3,)), spaces.Box(-1, 1, (2,)))
+    buf = ppo_module.PPOBuffer(obs_dim=(3,), act_dim=(2,), size=6, gamma=0.99, lam=0.95)
+    per_step = []
+    for t in range(6):
+        o = torch.randn(3)
+        a, v, logp = ac.step(o)
+        per_step.append((v, logp))
+        buf.store(o.numpy(), a, 1.0)
+        if t in (2, 5):
+            buf.finish_path(0.0)
+    data = buf.get(ac)
+    np.testing.assert_allclose(data["val"].numpy(), [v for v, _ in per_step], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(data["logp"].numpy(), [lp for _, lp in per_step], rtol=1e-5, atol=1e-6)
+
+
+def test_two_paths_in_one_epoch_are_computed_apart():
+    """Each trajectory's advantages stop at its own end: the next one's rewards do not leak back."""
+    buf = ppo_module.PPOBuffer(obs_dim=(1,), act_dim=(1,), size=4, gamma=0.5, lam=1.0)
+    for r in (1.0, 1.0, 4.0, 4.0):
+        buf.store(np.zeros(1), np.zeros(1), r)
+        if buf.ptr == 2:
+            buf.finish_path(0.0)
+    buf.finish_path(2.0)
+    ac = core.MLPActorCritic(spaces.Box(-5, 5, (1,)), spaces.Box(-1, 1, (1,)))
+    ac.v = IdentityCritic()  # V = 0 everywhere: advantages are the discounted returns
+    data = buf.get(ac)
+    np.testing.assert_allclose(data["ret"].numpy(), [1 + 0.5, 1, 4 + 0.5 * 4 + 0.25 * 2, 4 + 0.5 * 2])
 
 
 def test_gaussian_log_prob_matches_torch_distributions():

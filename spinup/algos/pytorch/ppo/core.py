@@ -141,11 +141,15 @@ class MLPActorCritic(nn.Module):
         return a.numpy(), v.numpy(), logp_a.numpy()
 
     def act(self, obs, deterministic=False):
-        """An action for ``obs`` (the distribution's mode when ``deterministic``)."""
-        if not deterministic:
-            return self.step(obs)[0]
+        """An action for ``obs``: a sample, or the distribution's mode when ``deterministic``.
+
+        The training loop acts through this: it needs neither V(obs) nor the log-prob, which
+        are computed for the whole epoch at once when the batch is complete.
+        """
         with torch.inference_mode():
             pi = self.pi._distribution(obs)
+            if not deterministic:
+                return pi.sample().numpy()
             mode = pi.probs.argmax(-1) if isinstance(pi, Categorical) else pi.mean
         return mode.numpy()
 

@@ -15,7 +15,14 @@ from spinup.utils.mpi_tools import mpi_fork, mpi_statistics_scalar, num_procs, p
 
 
 class VPGBuffer:
-    """Stores one epoch of interaction and computes GAE-Lambda advantages and returns-to-go."""
+    """Stores one epoch of interaction and computes GAE-Lambda advantages and returns-to-go.
+
+    Acting needs only an action, so the loop stores (s_t, a_t, r_t) and nothing the networks
+    compute. At the end of the epoch ``get`` evaluates V(s_t) and log pi(a_t|s_t) for the whole
+    batch in one forward pass each: the policy has not changed while it collected the batch, so
+    these are the values and log-probabilities the pseudocode asks for, at a fraction of the cost
+    of a forward pass per step.
+    """
 
     def __init__(self, obs_dim, act_dim, size, gamma=0.99, lam=0.95):
         self.obs_buf = np.zeros(core.combined_shape(size, obs_dim), dtype=np.float32)
@@ -23,31 +30,32 @@ class VPGBuffer:
         self.adv_buf = np.zeros(size, dtype=np.float32)
         self.rew_buf = np.zeros(size, dtype=np.float32)
         self.ret_buf = np.zeros(size, dtype=np.float32)
-        self.val_buf = np.zeros(size, dtype=np.float32)
-        self.logp_buf = np.zeros(size, dtype=np.float32)
         self.gamma, self.lam = gamma, lam
         self.ptr, self.path_start_idx, self.max_size = 0, 0, size
+        self.paths = []  # (slice of the buffer, V of the observation after its last step) per trajectory
 
-    def store(self, obs, act, rew, val, logp):
+    def store(self, obs, act, rew):
         """Append one timestep of agent-environment interaction."""
         assert self.ptr < self.max_size, "the buffer is full: call get() once per epoch"
         self.obs_buf[self.ptr] = obs
         self.act_buf[self.ptr] = act
         self.rew_buf[self.ptr] = rew
-        self.val_buf[self.ptr] = val
-        self.logp_buf[self.ptr] = logp
         self.ptr += 1
 
     def finish_path(self, last_val=0):
-        """Close the current trajectory: compute its advantages and returns-to-go.
+        """Close the current trajectory; its advantages are computed by ``get``.
 
         ``last_val`` is V(s_T) of the observation after the last step: 0 when the episode
         terminated (no future reward), the critic's estimate when it was cut off by a time limit
         or by the end of the epoch, so the missing tail of the return is bootstrapped.
         """
-        path_slice = slice(self.path_start_idx, self.ptr)
+        self.paths.append((slice(self.path_start_idx, self.ptr), float(last_val)))
+        self.path_start_idx = self.ptr
+
+    def compute_advantages(self, path_slice, vals, last_val):
+        """GAE-Lambda advantages and rewards-to-go of one trajectory, given V(s_t) along it."""
         rews = np.append(self.rew_buf[path_slice], last_val)
-        vals = np.append(self.val_buf[path_slice], last_val)
+        vals = np.append(vals, last_val)
 
         # the next two lines implement GAE-Lambda advantage calculation
         deltas = rews[:-1] + self.gamma * vals[1:] - vals[:-1]
@@ -56,17 +64,25 @@ class VPGBuffer:
         # the next line computes rewards-to-go, to be targets for the value function
         self.ret_buf[path_slice] = core.discount_cumsum(rews, self.gamma)[:-1]
 
-        self.path_start_idx = self.ptr
+    def get(self, ac):
+        """Return the epoch's data as tensors, advantages normalised, and empty the buffer.
 
-    def get(self):
-        """Return the epoch's data as tensors, advantages normalised, and empty the buffer."""
+        ``ac`` is the actor-critic that collected the epoch: V and log pi of every step come
+        from it, in one batched pass.
+        """
         assert self.ptr == self.max_size, "get() is called once the buffer is full"
-        self.ptr, self.path_start_idx = 0, 0
+        obs, act = torch.as_tensor(self.obs_buf), torch.as_tensor(self.act_buf)
+        with torch.no_grad():
+            _, logp = ac.pi(obs, act)
+            val = ac.v(obs).numpy()
+        for path_slice, last_val in self.paths:
+            self.compute_advantages(path_slice, val[path_slice], last_val)
+        self.ptr, self.path_start_idx, self.paths = 0, 0, []
         # advantage normalisation, with statistics over all MPI processes
         adv_mean, adv_std = mpi_statistics_scalar(self.adv_buf)
         # in place: the buffer stays float32 (a new array would be float64, as adv_mean is)
         self.adv_buf[:] = (self.adv_buf - adv_mean) / (adv_std + 1e-8)
-        data = dict(obs=self.obs_buf, act=self.act_buf, ret=self.ret_buf, adv=self.adv_buf, logp=self.logp_buf)
+        data = dict(obs=obs, act=act, ret=self.ret_buf, adv=self.adv_buf, logp=logp, val=val)
         return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in data.items()}
 
 
@@ -95,12 +111,12 @@ def vpg(
             the Gymnasium API (``reset`` returns ``(obs, info)``, ``step`` returns
             ``(obs, rew, terminated, truncated, info)``).
 
-        actor_critic: The constructor method for a PyTorch Module with a ``step`` method, an
-            ``act`` method, a ``pi`` module, and a ``v`` module, exactly as for
+        actor_critic: The constructor method for a PyTorch Module with an ``act`` method, a
+            ``pi`` module, and a ``v`` module, exactly as for
             :func:`spinup.algos.pytorch.ppo.ppo.ppo` (see its docstring for the shapes):
-            ``step(obs)`` returns numpy ``a`` (batch, act_dim), ``v`` (batch,), ``logp_a``
-            (batch,); ``pi(obs, act)`` returns a torch Distribution and the log-probs of ``act``;
-            ``v(obs)`` returns value estimates of shape (batch,).
+            ``act(obs)`` returns numpy actions (batch, act_dim); ``pi(obs, act)`` returns a torch
+            Distribution and the log-probs of ``act``; ``v(obs)`` returns value estimates of shape
+            (batch,). V and the log-probs of the epoch's batch are computed in one pass at its end.
 
         ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to PPO
             (for the default: ``hidden_sizes``, ``activation``).
@@ -202,7 +218,8 @@ def vpg(
     logger.setup_checkpoint(env=env, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
 
     def update():
-        data = buf.get()
+        data = buf.get(ac)
+        logger.store(VVals=data["val"])
 
         pi_l_old, pi_info_old = compute_loss_pi(data)
         pi_l_old = pi_l_old.item()
@@ -243,15 +260,14 @@ def vpg(
     # Main loop: collect experience in env and update/log each epoch
     for epoch in range(start_epoch, epochs):
         for t in range(local_steps_per_epoch):
-            a, v, logp = ac.step(torch.as_tensor(o, dtype=torch.float32))
+            a = ac.act(torch.as_tensor(o, dtype=torch.float32))
 
             next_o, r, terminated, truncated, _ = env.step(core.to_env_action(a, env.action_space))
             ep_ret += r
             ep_len += 1
 
-            # save and log
-            buf.store(o, a, r, v, logp)
-            logger.store(VVals=v)
+            # save (V and log pi of the batch are computed at the end of the epoch, in one pass)
+            buf.store(o, a, r)
 
             # Update obs (critical!)
             o = next_o
@@ -262,7 +278,8 @@ def vpg(
             if terminated or truncated or epoch_ended:
                 # A terminal state has no future; a cut-off (time limit or end of epoch) does, and
                 # V(s') of the real next observation stands in for it.
-                v = 0.0 if terminated else ac.step(torch.as_tensor(o, dtype=torch.float32))[1]
+                with torch.no_grad():
+                    v = 0.0 if terminated else ac.v(torch.as_tensor(o, dtype=torch.float32)).item()
                 buf.finish_path(v)
                 if terminated or truncated:
                     # only save EpRet / EpLen if the episode really ended
