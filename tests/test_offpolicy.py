@@ -160,11 +160,12 @@ def test_polyak_update(name):
         p.requires_grad = False
         p.add_(torch.randn_like(p))
     before = [p.clone() for p in ac_targ.parameters()]
-    core.polyak_update(ac, ac_targ, 0.9)
+    params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
+    core.polyak_update(params, targ_params, 0.9)
     for p, p_targ, p_old in zip(ac.parameters(), ac_targ.parameters(), before):
         assert torch.allclose(p_targ, 0.9 * p_old + 0.1 * p, atol=1e-6)
         assert not p_targ.requires_grad
-    core.polyak_update(ac, ac_targ, 0.0)
+    core.polyak_update(params, targ_params, 0.0)
     assert all(torch.equal(p, q) for p, q in zip(ac.parameters(), ac_targ.parameters()))
 
 

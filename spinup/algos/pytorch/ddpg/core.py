@@ -45,10 +45,14 @@ def get_device(device) -> torch.device:
 
 
 @torch.no_grad()
-def polyak_update(net: nn.Module, net_targ: nn.Module, polyak: float) -> None:
-    """theta_targ <- polyak * theta_targ + (1 - polyak) * theta, for every parameter, in place."""
+def polyak_update(params, targ_params, polyak: float) -> None:
+    """theta_targ <- polyak * theta_targ + (1 - polyak) * theta, for each pair of tensors, in place.
+
+    ``params`` and ``targ_params`` are lists made once, before training: listing a module's
+    parameters walks all its submodules, which would cost more than this update on every step.
+    """
     # lerp(targ, theta, w) = targ + w * (theta - targ): one fused call over all tensors.
-    torch._foreach_lerp_(list(net_targ.parameters()), list(net.parameters()), 1.0 - polyak)
+    torch._foreach_lerp_(targ_params, params, 1.0 - polyak)
 
 
 class MLPActor(nn.Module):

@@ -214,6 +214,11 @@ def ddpg(
     # Freeze target networks with respect to optimizers (only update via polyak averaging)
     for p in ac_targ.parameters():
         p.requires_grad = False
+    # The parameter lists that polyak averaging pairs up, made once
+    params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
+
+    # The Q-network's parameters, frozen during each policy step
+    q_params = list(ac.q.parameters())
 
     # Experience buffer
     replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, device=device)
@@ -247,7 +252,7 @@ def ddpg(
     # Set up optimizers for policy and q-function
     # (fused: Adam updates all parameters in one kernel, faster for many small steps)
     pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr, fused=True)
-    q_optimizer = Adam(ac.q.parameters(), lr=q_lr, fused=True)
+    q_optimizer = Adam(q_params, lr=q_lr, fused=True)
 
     # Set up model saving
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
@@ -263,7 +268,7 @@ def ddpg(
 
         # Freeze Q-network so you don't waste computational effort
         # computing gradients for it during the policy learning step.
-        for p in ac.q.parameters():
+        for p in q_params:
             p.requires_grad = False
 
         # Next run one gradient descent step for pi.
@@ -273,14 +278,14 @@ def ddpg(
         pi_optimizer.step()
 
         # Unfreeze Q-network so you can optimize it at next DDPG step.
-        for p in ac.q.parameters():
+        for p in q_params:
             p.requires_grad = True
 
         # Record things
         logger.store(LossQ=loss_q.item(), LossPi=loss_pi.item(), **loss_info)
 
         # Finally, update target networks by polyak averaging.
-        core.polyak_update(ac, ac_targ, polyak)
+        core.polyak_update(params, targ_params, polyak)
 
     def get_action(o, noise_scale):
         a = ac.act(torch.as_tensor(o, dtype=torch.float32, device=device))

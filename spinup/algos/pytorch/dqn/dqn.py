@@ -238,6 +238,8 @@ def dqn(
     # Freeze target network with respect to the optimizer (only update via copies or polyak averaging)
     for p in ac_targ.parameters():
         p.requires_grad = False
+    # The parameter lists that polyak averaging pairs up, made once
+    params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
 
     # Experience buffer
     replay_buffer = ReplayBuffer(obs_shape=obs_shape, obs_dtype=obs_dtype, size=replay_size, device=device)
@@ -282,7 +284,7 @@ def dqn(
 
         # With polyak given, the target network follows by polyak averaging.
         if polyak is not None:
-            core.polyak_update(ac, ac_targ, polyak)
+            core.polyak_update(params, targ_params, polyak)
 
     def epsilon_at(t):
         # Linear decay from eps_start to eps_end over eps_decay_steps, then constant

@@ -318,6 +318,8 @@ def td3(
     # Freeze target networks with respect to optimizers (only update via polyak averaging)
     for p in ac_targ.parameters():
         p.requires_grad = False
+    # The parameter lists that polyak averaging pairs up, made once
+    params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
 
     # List of parameters for both Q-networks (save this for convenience)
     q_params = [*ac.q1.parameters(), *ac.q2.parameters()]
@@ -389,7 +391,7 @@ def td3(
             logger.store(LossPi=loss_pi.item())
 
             # Finally, update target networks by polyak averaging.
-            core.polyak_update(ac, ac_targ, polyak)
+            core.polyak_update(params, targ_params, polyak)
 
     def get_action(o, noise_scale):
         a = ac.act(torch.as_tensor(o, dtype=torch.float32, device=device))
