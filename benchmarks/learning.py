@@ -122,6 +122,9 @@ def worker(spec: dict) -> dict:
         w = csv.writer(f)
         w.writerow(["step", "return", "length"])
         w.writerows(episodes)
+    # the commit the run was made at: a later --resume or --summarise-only reports it, not its own
+    with open(os.path.join(spec["dir"], "run.json"), "w") as f:
+        json.dump({k: v for k, v in spec.items() if k != "dir"}, f)
     return dict(spec, wall_s=time.time() - start, n_episodes=len(episodes))
 
 
@@ -166,6 +169,15 @@ def curve(episodes, budget, points=40):
         xs.append(hi)
         ys.append(prev)
     return xs, ys
+
+
+def run_commit(run_dir):
+    """The commit a finished run was made at, from its run.json ('unknown' for runs made without one)."""
+    try:
+        with open(os.path.join(run_dir, "run.json")) as f:
+            return json.load(f)["commit"]
+    except (OSError, ValueError, KeyError):
+        return "unknown"
 
 
 def read_episodes(path):
@@ -311,6 +323,7 @@ def main(argv=None):
 
     import spinup
 
+    commit = info["commit"] + ("+uncommitted" if info["spinup_modified"] else "")
     specs = []
     for task, algo, budget in runs:
         if not hasattr(spinup, algo):
@@ -319,7 +332,7 @@ def main(argv=None):
         for seed in range(n_seeds):
             for lib in args.libs:
                 d = os.path.join(args.out, "raw", task.replace("/", "_"), algo, lib, f"s{seed}")
-                specs.append(dict(lib=lib, algo=algo, task=task, seed=seed, steps=budget, dir=d))
+                specs.append(dict(lib=lib, algo=algo, task=task, seed=seed, steps=budget, dir=d, commit=commit))
 
     if args.list:
         for s in specs:
@@ -350,6 +363,10 @@ def main(argv=None):
                 print(f"[{time.time() - t0:6.0f} s] {s['task']} {s['algo']} {s['lib']} seed {s['seed']}: {msg}",
                       flush=True)
 
+    # The tables name the commits the runs were made at (runs kept by --resume may be older)
+    if results:
+        info["commit"] = ", ".join(sorted({run_commit(r["dir"]) for r in results}))
+        info["spinup_modified"] = False  # a run made from a modified tree says so in its own commit
     rows = summarise(results, budget_of)
     order = {(t, a): i for i, (t, a, _) in enumerate(runs)}
     rows.sort(key=lambda r: order[(r["task"], r["algo"])])

@@ -98,3 +98,17 @@ def test_summarise_reads_runs_and_averages_seeds(tmp_path):
     assert row["sb3"]["mean"] == 5.0 and row["sb3"]["se"] == 0.0
     md = learning.markdown([row], common.machine_info(), type("A", (), dict(preset=None, jobs=1))())
     assert "| T | ppo | 100 | 20.0 ± 5.8 (n=3) | 5.0 ± 0.0 (n=3) | +15.0 |" in md
+
+
+def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
+    """Tables rewritten later (--summarise-only, --resume) report the runs' commit, not the checkout's."""
+    for lib in ("ours", "sb3"):
+        d = tmp_path / "raw" / "CartPole-v1" / "ppo" / lib / "s0"
+        d.mkdir(parents=True)
+        (d / "episodes.csv").write_text("step,return,length\n50,10.0,50\n100,20.0,50\n")
+        (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234")))
+    learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "100",
+                   "--summarise-only", "--out", str(tmp_path)])
+    md = (tmp_path / "learning.md").read_text()
+    assert "- Commit: abc1234\n" in md
+    assert learning.run_commit(str(tmp_path / "nowhere")) == "unknown"
