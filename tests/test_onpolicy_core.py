@@ -174,3 +174,14 @@ def test_on_policy_core_files_stay_identical():
     assert (root / "vpg" / "core.py").read_text() == ppo_core
     # TRPO's adds its conjugate-gradient helpers after the shared part.
     assert (root / "trpo" / "core.py").read_text().startswith(ppo_core)
+
+
+def test_on_policy_buffers_stay_identical():
+    """VPGBuffer, TRPOBuffer and PPOBuffer are one class written out in each file: no drift."""
+    import inspect
+
+    sources = {}
+    for algo in ("vpg", "trpo", "ppo"):
+        module = importlib.import_module(f"spinup.algos.pytorch.{algo}.{algo}")
+        sources[algo] = inspect.getsource(getattr(module, algo.upper() + "Buffer")).replace(algo.upper(), "X")
+    assert sources["vpg"] == sources["ppo"] and sources["trpo"] == sources["ppo"]
