@@ -190,12 +190,13 @@ def machine_info() -> dict:
 
 def machine_lines(info: dict) -> list[str]:
     v = info["versions"]
+    load = [] if info.get("loadavg") is None else [f"- Load average at start: {info['loadavg']}"]
     return [
         f"- Machine: {info['nproc']} cores ({info['cpu']}), {info['platform']}",
         f"- Commit: {info['commit']}" + (" (with uncommitted changes under spinup/)" if info["spinup_modified"] else ""),
         f"- Python {info['python']}, torch {v['torch']}, gymnasium {v['gymnasium']}, mujoco {v['mujoco']}, "
         f"stable-baselines3 {v['stable_baselines3']}, sb3-contrib {v['sb3_contrib']}",
-        f"- Load average at start: {info['loadavg']}",
+        *load,
         f"- Date: {info['date']}",
     ]
 

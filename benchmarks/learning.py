@@ -122,9 +122,9 @@ def worker(spec: dict) -> dict:
         w = csv.writer(f)
         w.writerow(["step", "return", "length"])
         w.writerows(episodes)
-    # the commit the run was made at: a later --resume or --summarise-only reports it, not its own
+    # the commit and the date of the run: a later --resume or --summarise-only reports them, not its own
     with open(os.path.join(spec["dir"], "run.json"), "w") as f:
-        json.dump({k: v for k, v in spec.items() if k != "dir"}, f)
+        json.dump(dict({k: v for k, v in spec.items() if k != "dir"}, finished=_utc(time.time())), f)
     return dict(spec, wall_s=time.time() - start, n_episodes=len(episodes))
 
 
@@ -169,6 +169,19 @@ def curve(episodes, budget, points=40):
         xs.append(hi)
         ys.append(prev)
     return xs, ys
+
+
+def _utc(t):
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
+
+
+def run_finished(run_dir):
+    """When a finished run ended: from its run.json, else the time its episodes.csv was written."""
+    try:
+        with open(os.path.join(run_dir, "run.json")) as f:
+            return json.load(f)["finished"]
+    except (OSError, ValueError, KeyError):
+        return _utc(os.path.getmtime(os.path.join(run_dir, "episodes.csv")))
 
 
 def run_commit(run_dir):
@@ -363,15 +376,20 @@ def main(argv=None):
                 print(f"[{time.time() - t0:6.0f} s] {s['task']} {s['algo']} {s['lib']} seed {s['seed']}: {msg}",
                       flush=True)
 
-    # The tables name the commits the runs were made at (runs kept by --resume may be older)
+    # The tables name the commits and dates of the runs (runs kept by --resume may be older)
     if results:
         info["commit"] = ", ".join(sorted({run_commit(r["dir"]) for r in results}))
         info["spinup_modified"] = False  # a run made from a modified tree says so in its own commit
+        dates = sorted(run_finished(r["dir"]) for r in results)
+        info["date"] = dates[0] if dates[0] == dates[-1] else f"runs finished from {dates[0]} to {dates[-1]}"
+    if args.summarise_only:
+        info["loadavg"] = None  # the load now says nothing about the runs
     rows = summarise(results, budget_of)
     order = {(t, a): i for i, (t, a, _) in enumerate(runs)}
     rows.sort(key=lambda r: order[(r["task"], r["algo"])])
     os.makedirs(args.out, exist_ok=True)
-    info["loadavg_end"] = common.machine_info()["loadavg"]
+    if not args.summarise_only:
+        info["loadavg_end"] = common.machine_info()["loadavg"]
     with open(os.path.join(args.out, "learning.json"), "w") as f:
         json.dump(dict(machine=info, args=vars(args), rows=rows,
                        runs=[{k: v for k, v in r.items() if k != "dir"} for r in results]), f, indent=1)

@@ -2,12 +2,15 @@
 
     python benchmarks/speed.py                          # every algorithm, 3 repeats
     python benchmarks/speed.py --algos ppo td3 --repeats 5 --out benchmarks/results/speed
+    python benchmarks/speed.py --algos ddpg td3 sac dqn --device cuda   # off-policy on a GPU
 
 Each timed run is a fresh Python process (``--worker``) that trains one library's algorithm for a
 fixed number of steps on one task, with PyTorch on one thread in both libraries. The rate is taken
 over the steps after a warm-up (the first epoch of an on-policy algorithm; the first steps past
 ``update_after`` for an off-policy one), through the same environment wrapper in both libraries,
-so start-up, imports, buffer allocation and the random-action phase are not counted. The two
+so start-up, imports, buffer allocation and the random-action phase are not counted. ``--device``
+puts both libraries' off-policy networks and replay buffers (DDPG, TD3, SAC, DQN) on that device;
+the on-policy entries always run on the CPU, as our VPG, TRPO and PPO do. The two
 libraries run alternately (ours first on even repeats, SB3 first on odd ones), and the raw rate of
 the environment under random actions is measured in the same rounds: the ceiling that no learner
 can pass. Outputs: ``speed.md`` (a table) and ``speed.json`` (every run) in ``--out``.
@@ -80,7 +83,7 @@ def base_algo(name: str) -> str:
 # Inside a worker process: one timed training run.
 # ---------------------------------------------------------------------------------------------
 
-def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir):
+def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, device):
     import torch.nn as nn
 
     import spinup
@@ -100,7 +103,7 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir):
         fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
     else:
         kw = dict(steps_per_epoch=steps, epochs=1, update_after=update_after, update_every=50,
-                  batch_size=100, num_test_episodes=1, save_freq=10**6)
+                  batch_size=100, num_test_episodes=1, save_freq=10**6, device=device)
         if algo == "dqn":
             kw.update(double_dqn=False, target_update_every=1000)
             if name == "dqn-image":
@@ -110,7 +113,7 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir):
         fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
 
 
-def run_sb3(name, env_id, steps, epoch_steps, update_after, seed):
+def run_sb3(name, env_id, steps, epoch_steps, update_after, seed, device):
     import numpy as np
     import torch.nn as nn
 
@@ -138,7 +141,7 @@ def run_sb3(name, env_id, steps, epoch_steps, update_after, seed):
                   exploration_fraction=min(1.0, 10000 / steps))
         if not image:
             kw.update(policy_kwargs=dict(net_arch=[64, 64]))
-        model = cls("CnnPolicy" if image else "MlpPolicy", env, seed=seed, device="cpu", **kw)
+        model = cls("CnnPolicy" if image else "MlpPolicy", env, seed=seed, device=device, **kw)
     else:
         from stable_baselines3.common.noise import NormalActionNoise
 
@@ -152,7 +155,7 @@ def run_sb3(name, env_id, steps, epoch_steps, update_after, seed):
             kw.update(policy_delay=2, target_policy_noise=0.2, target_noise_clip=0.5)
         if algo == "sac":
             kw.update(ent_coef=0.2)
-        model = cls("MlpPolicy", env, seed=seed, device="cpu", **kw)
+        model = cls("MlpPolicy", env, seed=seed, device=device, **kw)
     model.learn(total_timesteps=steps)
 
 
@@ -175,14 +178,15 @@ def worker(spec: dict) -> dict:
     torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same
     lib, name, env_id = spec["lib"], spec["algo"], spec["env"]
     steps, warmup, seed = spec["steps"], spec["warmup"], spec.get("seed", 0)
+    device = spec.get("device", "cpu")
     start = time.perf_counter()
     if lib == "random":
         run_random(env_id, steps, seed)
     elif lib == "ours":
         with tempfile.TemporaryDirectory() as out_dir:
-            run_ours(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed, out_dir)
+            run_ours(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed, out_dir, device)
     else:
-        run_sb3(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed)
+        run_sb3(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed, device)
     total = time.perf_counter() - start
     rate = common.steady_rate(common.PROBE.step_times, common.PROBE.test_spans, warmup)
     return dict(spec, rate=rate, wall_s=total, steps_seen=len(common.PROBE.step_times),
@@ -215,7 +219,7 @@ def plan(algos, args):
             update_after = min(update_after, steps // 4)
             warmup = max(update_after + 1, steps // 2)
         out.append(dict(algo=name, env=env_id, steps=steps, warmup=warmup, epoch_steps=epoch_steps,
-                        update_after=update_after))
+                        update_after=update_after, device="cpu" if on_policy else args.device))
     return out
 
 
@@ -238,10 +242,11 @@ def aggregate(runs):
     table = []
     algos = list(dict.fromkeys(r["algo"] for r in runs if r["lib"] != "random"))
     for name in algos:
-        env_id = next(r["env"] for r in runs if r["algo"] == name and r["lib"] != "random")
+        first = next(r for r in runs if r["algo"] == name and r["lib"] != "random")
+        env_id, device = first["env"], first.get("device", "cpu")
         ours, sb3 = summarise(by.get(("ours", name), [])), summarise(by.get(("sb3", name), []))
         ceil = summarise(by.get(("random", env_id), []))
-        row = dict(algo=name, env=env_id, ours=ours, sb3=sb3, random=ceil)
+        row = dict(algo=name, env=env_id, device=device, ours=ours, sb3=sb3, random=ceil)
         row["ratio"] = ours["median"] / sb3["median"] if ours and sb3 else None
         # ours / SB3 within each round: the two ran back to back, under the same load
         pairs = {}
@@ -265,6 +270,12 @@ def _fmt_ratio(s):
     return "-" if not s else f"{s['median']:.2f}x ({s['min']:.2f}-{s['max']:.2f})"
 
 
+def _task(row):
+    """The task, and the device where it is not the CPU."""
+    device = row.get("device", "cpu")
+    return row["env"] if device == "cpu" else f"{row['env']} ({device})"
+
+
 def _pct(x):
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -278,7 +289,7 @@ def markdown(table, info, args) -> str:
               "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
-        lines.append(f"| {row['algo']} | {row['env']} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
+        lines.append(f"| {row['algo']} | {_task(row)} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
                      f"| {_fmt_ratio(row.get('paired_ratio'))} "
                      f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} |")
     lines.append("")
@@ -292,7 +303,7 @@ def rst(table, info) -> str:
              "     - ours / SB3", "     - ours / SB3 per round", "     - random actions", "     - ours % of random", "     - SB3 % of random"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
-        cells = [row["algo"], row["env"], _fmt(row["ours"]), _fmt(row["sb3"]), ratio,
+        cells = [row["algo"], _task(row), _fmt(row["ours"]), _fmt(row["sb3"]), ratio,
                  _fmt_ratio(row.get("paired_ratio")), _fmt(row["random"]),
                  _pct(row["ours_frac"]), _pct(row["sb3_frac"])]
         cells = ["n/a" if c == "-" else c for c in cells]
@@ -311,6 +322,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=None, help="total steps per run (on-policy: rounded to epochs)")
     p.add_argument("--epoch-steps", type=int, default=None, help="on-policy steps per epoch (default 4000)")
     p.add_argument("--env", default=None, help="run every entry on this task instead of its own")
+    p.add_argument("--device", default="cpu",
+                   help="device of the off-policy entries, both libraries (e.g. cuda); on-policy ones use the CPU")
     p.add_argument("--no-sb3", action="store_true", help="measure ours (and the ceiling) only")
     p.add_argument("--ceiling-steps", type=int, default=20000, help="random-action steps per ceiling run")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")

@@ -249,7 +249,7 @@ def resume_run(algo, fn, args) -> int:
     from spinup.utils.envs import make_env_fn
     from spinup.utils.logx import Logger
     from spinup.utils.run_utils import call_experiment
-    from spinup.utils.serialization_utils import _decode_kwargs, import_by_name, safe_torch_load
+    from spinup.utils.serialization_utils import import_by_name, rebuild_kwargs, safe_torch_load
 
     (run_dir,) = args.pop("resume")
     check(isinstance(run_dir, str) and osp.isdir(run_dir), f"--resume takes a run directory, and {run_dir!r} is not one.")
@@ -265,7 +265,7 @@ def resume_run(algo, fn, args) -> int:
     skip = {"env_fn", "actor_critic", "ac_kwargs", "logger_kwargs", "resume", "seed"}
     kwargs = {k: v for k, v in config.items() if k in params and k not in skip}
     kwargs.update({k: v[0] for k, v in args.items()})
-    kwargs["ac_kwargs"] = _decode_kwargs(record["ac_kwargs"])
+    kwargs["ac_kwargs"] = rebuild_kwargs(record["ac_kwargs"])
     kwargs["actor_critic"] = import_by_name(record["class"])
     kwargs["env_fn"] = make_env_fn(record["env_id"], **record.get("env_kwargs", {}))
     exp_name = config.get("exp_name") or osp.basename(osp.normpath(run_dir))

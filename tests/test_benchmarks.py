@@ -101,14 +101,18 @@ def test_summarise_reads_runs_and_averages_seeds(tmp_path):
 
 
 def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
-    """Tables rewritten later (--summarise-only, --resume) report the runs' commit, not the checkout's."""
+    """Tables rewritten later (--summarise-only, --resume) report the runs' commit and dates, not their own."""
     for lib in ("ours", "sb3"):
         d = tmp_path / "raw" / "CartPole-v1" / "ppo" / lib / "s0"
         d.mkdir(parents=True)
         (d / "episodes.csv").write_text("step,return,length\n50,10.0,50\n100,20.0,50\n")
-        (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234")))
+        finished = "2026-01-0%d 10:00 UTC" % (1 if lib == "ours" else 2)
+        (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234", finished=finished)))
     learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "100",
                    "--summarise-only", "--out", str(tmp_path)])
     md = (tmp_path / "learning.md").read_text()
     assert "- Commit: abc1234\n" in md
+    # the dates are the runs', and the load average of the rewrite is not reported as theirs
+    assert "- Date: runs finished from 2026-01-01 10:00 UTC to 2026-01-02 10:00 UTC\n" in md
+    assert "Load average" not in md
     assert learning.run_commit(str(tmp_path / "nowhere")) == "unknown"

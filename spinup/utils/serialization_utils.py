@@ -136,7 +136,10 @@ def _encode_kwargs(kwargs: dict) -> dict:
     return out
 
 
-def _decode_kwargs(kwargs: dict) -> dict:
+def rebuild_kwargs(kwargs: dict) -> dict:
+    """The inverse of the encoding in :func:`model_record`: a saved ``ac_kwargs`` with each
+    ``{"__callable__": "module.Name"}`` imported back into the class or function it names (as
+    ``spinup ALGO --resume`` does to rebuild a run's actor-critic arguments)."""
     return {
         k: import_by_name(v["__callable__"]) if isinstance(v, dict) and "__callable__" in v else v
         for k, v in kwargs.items()
@@ -166,7 +169,7 @@ def rebuild_model(record: dict) -> torch.nn.Module:
     module = cls(
         dict_to_space(record["observation_space"]),
         dict_to_space(record["action_space"]),
-        **_decode_kwargs(record["ac_kwargs"]),
+        **rebuild_kwargs(record["ac_kwargs"]),
     )
     module.load_state_dict(record["state_dict"])
     return module
