@@ -1,7 +1,7 @@
 """Learning, ours against Stable-Baselines3: final return and learning curves at the same budget.
 
     python benchmarks/learning.py --quick                       # smoke test: minutes
-    python benchmarks/learning.py --preset two-core --jobs 2    # the docs' CPU table (< 2 h on 2 cores)
+    python benchmarks/learning.py --preset two-core --jobs 2    # the docs' CPU table (about 4 h on 2 cores)
     python benchmarks/learning.py --preset mujoco-full --jobs 32   # 5 MuJoCo tasks, 10 seeds, big machine
     python benchmarks/learning.py --algos ppo td3 --tasks CartPole-v1 Pendulum-v1 --seeds 5 --jobs 2
 
@@ -122,10 +122,11 @@ def worker(spec: dict) -> dict:
         w = csv.writer(f)
         w.writerow(["step", "return", "length"])
         w.writerows(episodes)
-    # the commit and the date of the run: a later --resume or --summarise-only reports them, not its own
+    # the commit, date and cost of the run: a later --resume or --summarise-only reports them, not its own
+    wall_s = time.time() - start
     with open(os.path.join(spec["dir"], "run.json"), "w") as f:
-        json.dump(dict({k: v for k, v in spec.items() if k != "dir"}, finished=_utc(time.time())), f)
-    return dict(spec, wall_s=time.time() - start, n_episodes=len(episodes))
+        json.dump(dict({k: v for k, v in spec.items() if k != "dir"}, finished=_utc(time.time()), wall_s=wall_s), f)
+    return dict(spec, wall_s=wall_s, n_episodes=len(episodes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,20 +178,25 @@ def _utc(t):
 
 def run_finished(run_dir):
     """When a finished run ended: from its run.json, else the time its episodes.csv was written."""
+    return _run_record(run_dir, "finished", None) or _utc(os.path.getmtime(os.path.join(run_dir, "episodes.csv")))
+
+
+def _run_record(run_dir, key, missing):
     try:
         with open(os.path.join(run_dir, "run.json")) as f:
-            return json.load(f)["finished"]
+            return json.load(f)[key]
     except (OSError, ValueError, KeyError):
-        return _utc(os.path.getmtime(os.path.join(run_dir, "episodes.csv")))
+        return missing
 
 
 def run_commit(run_dir):
     """The commit a finished run was made at, from its run.json ('unknown' for runs made without one)."""
-    try:
-        with open(os.path.join(run_dir, "run.json")) as f:
-            return json.load(f)["commit"]
-    except (OSError, ValueError, KeyError):
-        return "unknown"
+    return _run_record(run_dir, "commit", "unknown")
+
+
+def run_seconds(run_dir):
+    """How long a finished run took, in seconds, from its run.json (None for runs made before it was kept)."""
+    return _run_record(run_dir, "wall_s", None)
 
 
 def read_episodes(path):
@@ -222,9 +228,11 @@ def summarise(results, budget_of):
                 mk, sk = mean_se([c[k] for c in curves if not math.isnan(c[k])])
                 ys_mean.append(mk)
                 ys_se.append(sk)
+            # run time: from this invocation, else from run.json (runs kept by --resume)
+            seconds = [t for t in (r.get("wall_s") or run_seconds(r["dir"]) for r in runs) if t]
             row[lib] = dict(mean=m, se=se, seeds=len(finals), finals=finals,
                             curve=dict(steps=xs, mean=ys_mean, se=ys_se),
-                            wall_s=sum(r.get("wall_s", 0) for r in runs))
+                            wall_s=sum(seconds), timed_runs=len(seconds))
         rows.append(row)
     return rows
 
@@ -236,15 +244,24 @@ def _fmt(d):
     return f"{d['mean']:.1f} ± {se} (n={d['seeds']})"
 
 
+def _minutes(row):
+    """Minutes per seed, ours / SB3 (each '?' where its runs recorded no time)."""
+    def one(d):
+        return f"{d['wall_s'] / d['timed_runs'] / 60:.1f}" if d and d.get("timed_runs") else "?"
+    return f"{one(row.get('ours'))} / {one(row.get('sb3'))}"
+
+
 def markdown(rows, info, args) -> str:
     lines = ["# Learning: final return, ours vs Stable-Baselines3 (mean ± standard error over seeds)", ""]
     lines += common.machine_lines(info)
     lines += [f"- Preset: {args.preset or 'custom'}; jobs in parallel: {args.jobs}", ""]
-    lines += ["| task | algorithm | budget (steps) | ours | SB3 | ours - SB3 |", "|---|---|---:|---:|---:|---:|"]
+    lines += ["| task | algorithm | budget (steps) | ours | SB3 | ours - SB3 | minutes per seed, ours / SB3 |",
+              "|---|---|---:|---:|---:|---:|---:|"]
     for row in rows:
         o, s = row.get("ours"), row.get("sb3")
         diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
-        lines.append(f"| {row['task']} | {row['algo']} | {row['budget']:,} | {_fmt(o)} | {_fmt(s)} | {diff} |")
+        lines.append(f"| {row['task']} | {row['algo']} | {row['budget']:,} | {_fmt(o)} | {_fmt(s)} | {diff} "
+                     f"| {_minutes(row)} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -253,11 +270,11 @@ def rst(rows, info) -> str:
     """The machine and the table as reStructuredText (a list-table), for the docs page to include."""
     lines = [*common.machine_lines(info), "", ".. list-table::", "   :header-rows: 1", "",
              "   * - task", "     - algorithm", "     - budget (steps)", "     - ours", "     - SB3",
-             "     - ours - SB3"]
+             "     - ours - SB3", "     - minutes per seed, ours / SB3"]
     for row in rows:
         o, s = row.get("ours"), row.get("sb3")
         diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
-        cells = [row["task"], row["algo"], f"{row['budget']:,}", _fmt(o), _fmt(s), diff]
+        cells = [row["task"], row["algo"], f"{row['budget']:,}", _fmt(o), _fmt(s), diff, _minutes(row)]
         cells = ["n/a" if c == "-" else c for c in cells]
         lines += [f"   * - {cells[0]}"] + [f"     - {c}" for c in cells[1:]]
     return "\n".join(lines) + "\n"

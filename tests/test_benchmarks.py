@@ -97,7 +97,7 @@ def test_summarise_reads_runs_and_averages_seeds(tmp_path):
     assert row["ours"]["mean"] == 20.0 and row["ours"]["se"] == pytest.approx(10 / math.sqrt(3))
     assert row["sb3"]["mean"] == 5.0 and row["sb3"]["se"] == 0.0
     md = learning.markdown([row], common.machine_info(), type("A", (), dict(preset=None, jobs=1))())
-    assert "| T | ppo | 100 | 20.0 ± 5.8 (n=3) | 5.0 ± 0.0 (n=3) | +15.0 |" in md
+    assert "| T | ppo | 100 | 20.0 ± 5.8 (n=3) | 5.0 ± 0.0 (n=3) | +15.0 | ? / ? |" in md
 
 
 def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
@@ -107,7 +107,9 @@ def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
         d.mkdir(parents=True)
         (d / "episodes.csv").write_text("step,return,length\n50,10.0,50\n100,20.0,50\n")
         finished = "2026-01-0%d 10:00 UTC" % (1 if lib == "ours" else 2)
-        (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234", finished=finished)))
+        wall_s = 90.0 if lib == "ours" else 300.0
+        (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234", finished=finished,
+                                                    wall_s=wall_s)))
     learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "100",
                    "--summarise-only", "--out", str(tmp_path)])
     md = (tmp_path / "learning.md").read_text()
@@ -115,4 +117,5 @@ def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
     # the dates are the runs', and the load average of the rewrite is not reported as theirs
     assert "- Date: runs finished from 2026-01-01 10:00 UTC to 2026-01-02 10:00 UTC\n" in md
     assert "Load average" not in md
+    assert md.rstrip().endswith("| +0.0 | 1.5 / 5.0 |")  # minutes per seed, from each run.json
     assert learning.run_commit(str(tmp_path / "nowhere")) == "unknown"
