@@ -1,7 +1,7 @@
 """Learning, ours against Stable-Baselines3: final return and learning curves at the same budget.
 
     python benchmarks/learning.py --quick                       # smoke test: minutes
-    python benchmarks/learning.py --preset two-core --jobs 2    # the docs' CPU table (about 4 h on 2 cores)
+    python benchmarks/learning.py --preset two-core --jobs 2    # the docs' CPU table (about 3 h on 2 cores)
     python benchmarks/learning.py --preset mujoco-full --jobs 32   # 5 MuJoCo tasks, 10 seeds, big machine
     python benchmarks/learning.py --algos ppo td3 --tasks CartPole-v1 Pendulum-v1 --seeds 5 --jobs 2
 
@@ -41,10 +41,12 @@ ON_POLICY = ("vpg", "trpo", "ppo")
 OUR_EPOCH = 4000  # steps_per_epoch: the default of every spinup algorithm
 
 # preset -> list of (task, algorithm, budget in env steps); seeds per preset below.
-# two-core: budgets chosen so that the whole table (both libraries, 5 seeds, 150 runs) takes about two
-# hours on two cores with --jobs 2. That is an estimate from the rates measured on the shared machine
-# (on-policy about 1000 steps/s per run, off-policy about 150-400), not a timed end-to-end run; the
-# off-policy budgets are short, so our default start_steps=10000 random steps are a large part of them.
+# two-core: budgets meant for about two hours on two cores with --jobs 2 (both libraries, 5 seeds,
+# 150 runs). Measured on the project's 2-core machine, the whole table took about three hours: the
+# eight off-policy and HalfCheetah rows alone took 94 minutes of wall time, three quarters of it in
+# SB3's runs, whose defaults take a gradient step at every environment step. The off-policy budgets are
+# short, so our default start_steps=10000 random steps are a large part of them (all but 2000 steps on
+# InvertedPendulum).
 PRESETS = {
     "quick": dict(seeds=2, runs=[
         ("CartPole-v1", "ppo", 8000),
