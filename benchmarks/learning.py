@@ -125,9 +125,10 @@ def worker(spec: dict) -> dict:
         w.writerow(["step", "return", "length"])
         w.writerows(episodes)
     # the commit, date and cost of the run: a later --resume or --summarise-only reports them, not its own
-    wall_s = time.time() - start
+    end = time.time()
+    wall_s = end - start
     with open(os.path.join(spec["dir"], "run.json"), "w") as f:
-        json.dump(dict({k: v for k, v in spec.items() if k != "dir"}, finished=_utc(time.time()), wall_s=wall_s), f)
+        json.dump(dict({k: v for k, v in spec.items() if k != "dir"}, finished=_utc(end), wall_s=wall_s), f)
     return dict(spec, wall_s=wall_s, n_episodes=len(episodes))
 
 

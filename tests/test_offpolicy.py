@@ -169,6 +169,18 @@ def test_polyak_update(name):
     assert all(torch.equal(p, q) for p, q in zip(ac.parameters(), ac_targ.parameters()))
 
 
+def test_off_policy_core_helpers_stay_identical():
+    """get_device and polyak_update are written out in each off-policy core.py, so that each
+    algorithm folder reads on its own; this keeps the copies (DQN's included) from drifting."""
+    import inspect
+
+    import spinup.algos.pytorch.dqn.core as dqn_core
+
+    for helper in ("get_device", "polyak_update"):
+        sources = {inspect.getsource(getattr(c, helper)) for c in (ddpg_core, td3_core, sac_core, dqn_core)}
+        assert len(sources) == 1, f"the copies of {helper} differ"
+
+
 @pytest.mark.parametrize("name", ["ddpg", "td3", "sac"])
 def test_replay_buffer_shapes_and_wrap_around(name):
     buf = MODULES[name].ReplayBuffer(obs_dim=(3,), act_dim=2, size=5, device=torch.device("cpu"))
