@@ -4,6 +4,8 @@ Anything raised as :class:`UserError` is shown on the command line as a single s
 code 2, never as a traceback. From Python it is an ordinary ``ValueError``.
 """
 
+from __future__ import annotations
+
 
 class UserError(ValueError):
     """A problem with the user's input, worded as what was wrong and what to do about it."""
@@ -55,3 +57,41 @@ class NumericalError(RuntimeError):
 
 class RunStopped(KeyboardInterrupt):
     """The user stopped a run (Ctrl-C); a checkpoint was saved first. The message says where."""
+
+
+def check_replay_fits(name: str, size: int, bytes_per_transition: int, device="cpu") -> None:
+    """Refuse a replay buffer that would not fit in the memory that is free now.
+
+    ``bytes_per_transition`` counts everything one stored transition takes. On the CPU the buffer
+    is compared with the available memory the kernel reports; on a GPU, with the device's free
+    memory. The message names both sizes and a ``replay_size`` that would fit in half of it.
+    """
+    need = int(size) * int(bytes_per_transition)
+    free = _free_bytes(device)
+    if free is None or need <= free:
+        return
+    fits = max(1, int(0.5 * free // max(1, bytes_per_transition)))
+    raise UserError(
+        f"{name}'s replay buffer needs {need / 2**30:.1f} GiB for replay_size={size}, but only "
+        f"{free / 2**30:.1f} GiB of memory is available: pass a smaller replay_size (about {fits:,} would fit)."
+    )
+
+
+def _free_bytes(device) -> int | None:
+    """Free memory on ``device`` in bytes, or None when it cannot be read."""
+    device = str(device)
+    if device.startswith("cuda"):
+        try:
+            import torch
+
+            return int(torch.cuda.mem_get_info(torch.device(device))[0])
+        except Exception:
+            return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
