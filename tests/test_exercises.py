@@ -354,7 +354,7 @@ def test_exercise_copies_of_td3_and_ddpg_stay_in_step_with_the_algorithms():
     # The copies are meant to read like spinup's own files; when those change, update the copies.
     root = EXERCISES.parent / "algos" / "pytorch"
     td3 = _algorithm_body((root / "td3" / "td3.py").read_text(), "td3")
-    closure = td3[td3.index("    # Set up function for computing TD3 pi loss"):td3.index("    # Set up optimizers")]
+    closure = td3[td3.index("    # The policy loss: minus Q1"):td3.index("    # One Adam optimiser")]
     td3 = (td3.replace(closure, "").replace("if timer % policy_delay == 0:", "if policy_update_due(timer, policy_delay):")
            .replace("loss_pi = compute_loss_pi(data)", "loss_pi = compute_loss_pi(data, ac)"))
     for path in (EXERCISES / checkers.get_exercise("1.3").starter, SOLN_1_3):

@@ -83,14 +83,14 @@ def squashed_gaussian_logp(pi_distribution: Normal, u: torch.Tensor) -> torch.Te
 
 
 class SquashedGaussianMLPActor(nn.Module):
-    """pi(a|s): a = act_limit * tanh(u), u ~ N(mu(s), std(s)^2), both outputs of one MLP."""
+    """pi(a|s): a = act_limit * tanh(u), u ~ N(mu(s), std(s)^2), both outputs of one MLP of obs_scale * s."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale=1.0):
         super().__init__()
         self.net = mlp([obs_dim, *hidden_sizes], activation, activation)
         self.mu_layer = nn.Linear(hidden_sizes[-1], act_dim)
         self.log_std_layer = nn.Linear(hidden_sizes[-1], act_dim)
-        self.act_limit = act_limit
+        self.act_limit, self.obs_scale = act_limit, obs_scale
 
     def forward(self, obs, deterministic=False, with_logprob=True):
         """An action for each observation and its log-prob (see :func:`squashed_gaussian_logp`).
@@ -99,7 +99,7 @@ class SquashedGaussianMLPActor(nn.Module):
         the policy's parameters. ``deterministic`` returns the squashed mean; ``with_logprob=False``
         returns ``None`` for the log-prob.
         """
-        net_out = self.net(obs)
+        net_out = self.net(obs * self.obs_scale)
         mu = self.mu_layer(net_out)
         log_std = torch.clamp(self.log_std_layer(net_out), LOG_STD_MIN, LOG_STD_MAX)
         std = torch.exp(log_std)
@@ -116,15 +116,16 @@ class SquashedGaussianMLPActor(nn.Module):
 
 
 class MLPQFunction(nn.Module):
-    """The action-value function Q(s, a)."""
+    """The action-value function Q(s, a), an MLP of (obs_scale * s, a)."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0):
         super().__init__()
         self.q = mlp([obs_dim + act_dim, *hidden_sizes, 1], activation)
+        self.obs_scale = obs_scale
 
     def forward(self, obs, act):
         # Shape (batch,), not (batch, 1): Q is compared with backups of shape (batch,).
-        return torch.squeeze(self.q(torch.cat([obs, act], dim=-1)), -1)
+        return torch.squeeze(self.q(torch.cat([obs * self.obs_scale, act], dim=-1)), -1)
 
 
 class MLPActorCritic(nn.Module):
@@ -135,6 +136,10 @@ class MLPActorCritic(nn.Module):
         action_space: A Box space whose bounds are ``[-act_limit, act_limit]`` in every dimension.
         hidden_sizes: Widths of the hidden layers of every network.
         activation: The hidden layers' activation, a ``torch.nn`` module class.
+
+    Observations are taken as the environment gives them. When the space's dtype is uint8
+    (pixels, or bytes of RAM) every network first divides them by 255, so its inputs lie in [0, 1]
+    like those of other tasks; the algorithm, its buffer and ``spinup test_policy`` need not know.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(256, 256), activation=nn.ReLU):
@@ -142,9 +147,10 @@ class MLPActorCritic(nn.Module):
         obs_dim = observation_space.shape[0]
         act_dim = action_space.shape[0]
         act_limit = float(action_space.high[0])
-        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit)
-        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
-        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
+        obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
+        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale)
 
     def act(self, obs, deterministic=False):
         """An action for ``obs`` as numpy on the CPU: a sample, or the squashed mean if ``deterministic``."""

@@ -9,18 +9,22 @@ from torch.optim import Adam
 
 import spinup.algos.pytorch.sac.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
-                                 check_seed, check_unit_interval)
+                                 check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import setup_env
 from spinup.utils.logx import EpochLogger
 from spinup.utils.mpi_pytorch import setup_pytorch_for_mpi
 
 
 class ReplayBuffer:
-    """A first-in, first-out store of transitions, kept as tensors on ``device`` and sampled uniformly."""
+    """A first-in, first-out store of transitions, kept as tensors on ``device`` and sampled uniformly.
 
-    def __init__(self, obs_dim, act_dim, size, device):
-        self.obs_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=torch.float32, device=device)
-        self.obs2_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=torch.float32, device=device)
+    Observations are kept as ``obs_dtype``: uint8 for byte observations (pixels, RAM), a quarter
+    of the memory of float32. Sampled batches hold float32 tensors with the values stored.
+    """
+
+    def __init__(self, obs_dim, act_dim, size, device, obs_dtype=torch.float32):
+        self.obs_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=obs_dtype, device=device)
+        self.obs2_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=obs_dtype, device=device)
         self.act_buf = torch.zeros(core.combined_shape(size, act_dim), dtype=torch.float32, device=device)
         self.rew_buf = torch.zeros(size, dtype=torch.float32, device=device)
         self.done_buf = torch.zeros(size, dtype=torch.float32, device=device)
@@ -43,7 +47,7 @@ class ReplayBuffer:
     def sample_batch(self, batch_size=32):
         """``batch_size`` transitions drawn uniformly, with replacement, from those stored."""
         idxs = torch.randint(0, self.size, (batch_size,), device=self.rew_buf.device)
-        return dict(obs=self.obs_buf[idxs], obs2=self.obs2_buf[idxs], act=self.act_buf[idxs],
+        return dict(obs=self.obs_buf[idxs].float(), obs2=self.obs2_buf[idxs].float(), act=self.act_buf[idxs],
                     rew=self.rew_buf[idxs], done=self.done_buf[idxs])
 
 
@@ -57,7 +61,7 @@ def compute_q_target(data, ac, ac_targ, gamma, alpha):
     r, o2, d = data["rew"], data["obs2"], data["done"]
     a2, logp_a2 = ac.pi(o2)
 
-    # Target Q-values
+    # Both critics judge a'; the smaller judgement is the one that counts
     q1_pi_targ = ac_targ.q1(o2, a2)
     q2_pi_targ = ac_targ.q2(o2, a2)
     q_pi_targ = torch.min(q1_pi_targ, q2_pi_targ)
@@ -87,114 +91,80 @@ def sac(
     device="cpu",
     resume=None,
 ):
-    """
-    Soft Actor-Critic (SAC)
+    """Learn a stochastic policy for a continuous-action task with SAC, logging every epoch.
+
+    SAC trains a squashed Gaussian policy to maximise return plus ``alpha`` times its entropy,
+    so it keeps exploring by itself. Like TD3 it learns two Q-functions and backs up the smaller
+    estimate, but the next action in the backup is sampled from the current policy and pays the
+    entropy price -alpha * log pi(a'|s'); there is no target policy. An epoch acts in the
+    environment for ``steps_per_epoch`` steps, learns from batches drawn from the replay buffer as
+    it goes, then scores the noise-free policy (the squashed mean action) on
+    ``num_test_episodes`` test episodes and writes one row of progress.txt.
+
+    The actor-critic contract
+        ``actor_critic(observation_space, action_space, **ac_kwargs)`` returns a
+        ``torch.nn.Module`` ``ac`` with the members below. In them ``obs`` is a float32 tensor
+        of shape (batch, obs_dim) on the run's device, with the values the environment returned
+        (bytes stay 0 to 255: the default networks divide uint8 observations by 255 themselves),
+        and ``act`` is a float32 tensor of shape (batch, act_dim).
+
+        - ``ac.pi(obs) -> (act, logp)``: a sample a = act_limit * tanh(u) with u Gaussian,
+          (batch, act_dim), and its log-probability, (batch,), taken before the scaling by
+          act_limit. The sample is reparameterised, so gradients reach the policy through both.
+          ``ac.pi(obs, deterministic=True)`` gives the squashed mean instead.
+        - ``ac.q1(obs, act) -> q``: one Q-function, (batch,). It must be flat: a (batch, 1)
+          output broadcasts against the (batch,) backup into a (batch, batch) matrix.
+        - ``ac.q2(obs, act) -> q``: the other Q-function, (batch,).
+        - ``ac.act(obs, deterministic=False) -> a``: the action of ``pi`` as a numpy array on
+          the CPU, computed without gradients; (act_dim,) for one observation of shape
+          (obs_dim,). It is how the run and ``spinup test_policy`` choose actions.
 
     Args:
-        env_fn : A function which creates a copy of the environment. The environment must satisfy
-            the Gymnasium API and have a Box action space with the same bounds ``[-a, a]`` in every
-            dimension (``gymnasium.wrappers.RescaleAction`` makes any Box so).
-
-        actor_critic: The constructor method for a PyTorch Module with an ``act`` method, a ``pi``
-            module, a ``q1`` module, and a ``q2`` module, built as
-            ``actor_critic(observation_space, action_space, **ac_kwargs)``. The ``act`` method and
-            ``pi`` module should accept batches of observations as inputs, and ``q1`` and ``q2``
-            should accept a batch of observations and a batch of actions as inputs. When called,
-            ``act``, ``q1``, and ``q2`` should return:
-
-            ===========  ================  ======================================
-            Call         Output Shape      Description
-            ===========  ================  ======================================
-            ``act``      (batch, act_dim)  | Numpy array of actions for each
-                                           | observation (on the CPU); the
-                                           | squashed mean if called with
-                                           | ``deterministic=True``.
-            ``q1``       (batch,)          | Tensor containing one current estimate
-                                           | of Q* for the provided observations
-                                           | and actions. (Critical: make sure to
-                                           | flatten this!)
-            ``q2``       (batch,)          | Tensor containing the other current
-                                           | estimate of Q* for the provided observations
-                                           | and actions. (Critical: make sure to
-                                           | flatten this!)
-            ===========  ================  ======================================
-
-            Calling ``pi`` should return:
-
-            ===========  ================  ======================================
-            Symbol       Shape             Description
-            ===========  ================  ======================================
-            ``a``        (batch, act_dim)  | Tensor containing actions from policy
-                                           | given observations, sampled with the
-                                           | reparameterization trick.
-            ``logp_pi``  (batch,)          | Tensor containing log probabilities of
-                                           | actions in ``a``. Importantly: gradients
-                                           | should be able to flow back into ``a``.
-            ===========  ================  ======================================
-
-        ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to SAC
-            (for the default: ``hidden_sizes``, default (256, 256), and ``activation``, default
-            ``torch.nn.ReLU``).
-
-        seed (int): Seed for random number generators. The test environment is seeded with
-            ``seed + 10000``, so test episodes start from other states than training ones.
-
-        steps_per_epoch (int): Number of steps of interaction (state-action pairs) for the agent
-            and the environment in each epoch.
-
-        epochs (int): Number of epochs to run and train agent.
-
-        replay_size (int): Maximum length of replay buffer.
-
-        gamma (float): Discount factor. (Always between 0 and 1.)
-
-        polyak (float): Interpolation factor in polyak averaging for target networks. Target
-            networks are updated towards main networks according to:
-
-            .. math:: \\theta_{\\text{targ}} \\leftarrow \\rho \\theta_{\\text{targ}} + (1-\\rho) \\theta
-
-            where :math:`\\rho` is polyak. (Always between 0 and 1, usually close to 1: 0.995 means
-            a step of 0.005 towards the main network.)
-
-        lr (float): Learning rate (used for both policy and value learning, and for the
-            temperature when ``alpha='auto'``).
-
-        alpha (float or 'auto'): Entropy regularization coefficient. (Equivalent to inverse of
-            reward scale in the original SAC paper.) ``'auto'`` learns it instead, starting from 1,
-            by gradient descent on ``-alpha * (logp_pi + target_entropy)`` with target entropy
-            ``-act_dim``: a departure from the original Spinning Up, which only had a fixed alpha
-            (from the later paper "Soft Actor-Critic Algorithms and Applications"). The log-probs
-            here are those of the squashed action tanh(u) in (-1, 1), before scaling by the
-            action limit, so the target means the same whatever the action bounds.
-
-        batch_size (int): Minibatch size for SGD.
-
-        start_steps (int): Number of steps for uniform-random action selection, before running
-            real policy. Helps exploration.
-
-        update_after (int): Number of env interactions to collect before starting to do gradient
-            descent updates. Ensures replay buffer is full enough for useful updates.
-
-        update_every (int): Number of env interactions that should elapse between gradient descent
-            updates. Note: Regardless of how long you wait between updates, the ratio of env steps
-            to gradient steps is locked to 1.
-
-        num_test_episodes (int): Number of episodes to test the deterministic policy (the squashed
-            mean action) at the end of each epoch.
-
-        max_ep_len (int): Maximum length of trajectory / episode / rollout. An episode cut off here
-            is treated like a Gymnasium time-limit truncation: its last transition is stored as not
-            done, so its value is bootstrapped.
-
-        logger_kwargs (dict): Keyword args for EpochLogger.
-
-        save_freq (int): How often (in terms of gap between epochs) to save the current policy and
-            value function. The last epoch is always saved.
-
+        env_fn (callable): Takes no arguments and returns a Gymnasium environment; it is called
+            twice, for a training and a test environment. The actions must be a Box with the same
+            bounds [-a, a] in every dimension (``gymnasium.wrappers.RescaleAction`` makes any Box so).
+        actor_critic (callable): Builds the networks, as the actor-critic contract above says.
+        ac_kwargs (dict): Handed on to ``actor_critic``. The default networks take
+            ``hidden_sizes`` (default (256, 256)) and ``activation`` (default ``torch.nn.ReLU``).
+        seed (int): Seeds torch, numpy and the training environment. The test environment gets
+            ``seed + 10000``, so its episodes start from states that training did not.
+        steps_per_epoch (int): Environment steps per epoch; each epoch ends with a test and a
+            row of progress.txt.
+        epochs (int): Length of the run in epochs, ``steps_per_epoch * epochs`` steps in all.
+        replay_size (int): How many transitions the buffer holds; when it is full each new one
+            replaces the oldest. A buffer bigger than the free memory is refused at the start.
+        gamma (float): The discount, in [0, 1]: a reward k steps away is worth gamma**k of one now.
+        polyak (float): How far the target networks lag, in [0, 1]. Each target update sets
+            every target weight to ``polyak * target + (1 - polyak) * trained``, so 0.995 moves it
+            0.005 of the way (the tau of other papers).
+        lr (float): Adam's step size for the policy, for Q-learning, and for the temperature
+            when ``alpha='auto'``.
+        alpha (float or 'auto'): The temperature: how much a unit of entropy is worth against
+            reward. Scaling the rewards by c acts like dividing alpha by c. ``'auto'`` learns it,
+            from 1, so that the policy's entropy stays near -act_dim ("Soft Actor-Critic
+            Algorithms and Applications", 2018; the original Spinning Up had a fixed alpha only).
+            The log-probabilities are those of tanh(u) in (-1, 1), before the scaling by
+            act_limit, so that target means the same whatever the action bounds.
+        batch_size (int): Transitions in each sampled batch, one batch per gradient step.
+        start_steps (int): For this many steps at the start, actions come uniformly from the
+            action space rather than from the policy, so the buffer begins with varied experience.
+        update_after (int): Learning waits until this many steps are in the buffer, so early
+            batches are not drawn from a handful of transitions.
+        update_every (int): Learning comes in bursts: every ``update_every`` steps, that many
+            Q-updates in a row. Over a run that makes one Q-update per environment step whatever
+            the value; a larger one only groups them, which is quicker.
+        num_test_episodes (int): Episodes of the noise-free policy on the test environment after
+            each epoch. They draw no random numbers, so their number leaves training unchanged.
+        max_ep_len (int): The longest an episode may run. An episode stopped here is treated as a
+            Gymnasium time limit, not an ending: its last transition is stored as not done and
+            its backup bootstraps.
+        logger_kwargs (dict): Handed to ``EpochLogger``: ``output_dir``, ``exp_name`` and so on,
+            as ``spinup.utils.run_utils.setup_logger_kwargs`` makes them.
+        save_freq (int): The networks are saved every ``save_freq`` epochs, and
+            after the last one.
         device (str): Where the networks and the replay buffer live: ``'cpu'``, ``'cuda'`` (or
             ``'cuda:N'``), or ``'auto'`` (a GPU if PyTorch sees one). Numpy arrays appear only at the
             environment's boundary; saved models always hold CPU tensors.
-
         resume (str): A run directory to continue from its last checkpoint (written every
             ``save_freq`` epochs, with the replay buffer while it holds at most 1e6 transitions);
             pass the run's other arguments unchanged.
@@ -209,26 +179,25 @@ def sac(
           f"alpha must be a number >= 0 or 'auto', not {alpha!r}.")
     check_seed(seed)
 
-    # Special function to avoid certain slowdowns from PyTorch + MPI combo.
+    # One torch thread per process: small networks run slower when several threads share the cores
     setup_pytorch_for_mpi()
 
-    # Set up logger and save configuration
+    # The logger writes config.json now, progress.txt once per epoch
     logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
     # Networks and replay buffer live on one device; numpy appears only at the env's boundary
     device = core.get_device(device)
 
-    # Random seed
     torch.manual_seed(seed)
     np.random.seed(seed)
 
-    # Instantiate environment, and a second one for test episodes
+    # Two copies of the environment: test episodes must not disturb the one being trained on
     env, test_env = setup_env(env_fn, "sac"), setup_env(env_fn, "sac")
     obs_dim = env.observation_space.shape
     act_dim = env.action_space.shape[0]
 
-    # Action limit for clamping: critically, assumes all dimensions share the same bound!
+    # One number bounds every action dimension: the policy's tanh output is scaled by it
     act_limit = float(env.action_space.high[0])
     check(
         np.all(env.action_space.low == -act_limit) and np.all(env.action_space.high == act_limit),
@@ -236,53 +205,53 @@ def sac(
         "environment in gymnasium.wrappers.RescaleAction(env, -1.0, 1.0).",
     )
 
-    # Create actor-critic module and target networks
+    # The target networks start as exact copies and change only by polyak averaging, never by Adam
     ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs).to(device)
     ac_targ = deepcopy(ac)
-
-    # Freeze target networks with respect to optimizers (only update via polyak averaging)
     for p in ac_targ.parameters():
         p.requires_grad = False
     # The parameter lists that polyak averaging pairs up, made once
     params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
 
-    # List of parameters for both Q-networks (save this for convenience)
+    # Both Q-functions' parameters: one optimiser, and frozen together during a policy step
     q_params = [*ac.q1.parameters(), *ac.q2.parameters()]
 
-    # Experience buffer
-    replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, device=device)
+    # Byte observations are stored as bytes; refuse a buffer the memory can't hold before making it
+    obs_dtype = torch.uint8 if env.observation_space.dtype == np.uint8 else torch.float32
+    check_replay_fits("sac", replay_size, 2 * obs_dtype.itemsize * int(np.prod(obs_dim)) + 4 * (act_dim + 2), device)
+    replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, device=device,
+                                 obs_dtype=obs_dtype)
 
-    # Count variables
     var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.q1, ac.q2])
     logger.log("\nNumber of parameters: \t pi: %d, \t q1: %d, \t q2: %d\n" % var_counts)
 
-    # Entropy temperature: fixed, or learned so that the policy's entropy stays near target_entropy
+    # The temperature: fixed, or learned so that the policy's entropy stays near target_entropy
     learn_alpha = alpha == "auto"
     if learn_alpha:
         target_entropy = -act_dim
         log_alpha = torch.zeros((), device=device, requires_grad=True)
         alpha = 1.0
 
-    # Set up function for computing SAC Q-losses
+    # The Q-loss: regression on the backup y
     def compute_loss_q(data):
         o, a = data["obs"], data["act"]
         q1 = ac.q1(o, a)
         q2 = ac.q2(o, a)
 
-        # Bellman backup for Q functions
         backup = compute_q_target(data, ac, ac_targ, gamma, alpha)
 
-        # MSE loss against Bellman backup
+        # Squared error against the backup, averaged over the batch
         loss_q1 = ((q1 - backup) ** 2).mean()
         loss_q2 = ((q2 - backup) ** 2).mean()
         loss_q = loss_q1 + loss_q2
 
-        # Useful info for logging
+        # The Q-values go to progress.txt
         loss_info = dict(Q1Vals=q1.detach(), Q2Vals=q2.detach())
 
         return loss_q, loss_info
 
-    # Set up function for computing SAC pi loss
+    # The policy loss: alpha * log pi - min(Q1, Q2) at a fresh sample, so descending it climbs
+    # the soft value, Q plus alpha times the entropy
     def compute_loss_pi(data):
         o = data["obs"]
         pi, logp_pi = ac.pi(o)
@@ -290,26 +259,25 @@ def sac(
         q2_pi = ac.q2(o, pi)
         q_pi = torch.min(q1_pi, q2_pi)
 
-        # Entropy-regularized policy loss
         loss_pi = (alpha * logp_pi - q_pi).mean()
 
-        # Useful info for logging
+        # The log-probabilities go to progress.txt
         pi_info = dict(LogPi=logp_pi.detach())
 
         return loss_pi, pi_info
 
-    # Set up function for computing the temperature's loss (alpha='auto' only)
+    # The temperature's loss (alpha='auto' only)
     def compute_loss_alpha(logp_pi):
         # Descending this raises alpha while the entropy -logp_pi is below target_entropy, lowers it above.
         return -(log_alpha.exp() * (logp_pi + target_entropy)).mean()
 
-    # Set up optimizers for policy, q-function and temperature
+    # One Adam optimiser for the policy, one for Q, one for the temperature
     # (fused: Adam updates all parameters in one kernel, faster for many small steps)
     pi_optimizer = Adam(ac.pi.parameters(), lr=lr, fused=True)
     q_optimizer = Adam(q_params, lr=lr, fused=True)
     alpha_optimizer = Adam([log_alpha], lr=lr, fused=True) if learn_alpha else None
 
-    # Set up model saving
+    # What model.pt and the resume checkpoint hold
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, test_env=test_env, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
                             q_optimizer=q_optimizer, replay_buffer=replay_buffer,
@@ -318,34 +286,30 @@ def sac(
     def update(data):
         nonlocal alpha
 
-        # First run one gradient descent step for Q1 and Q2
+        # Q-learning's gradient step, on every update
         q_optimizer.zero_grad()
         loss_q, loss_info = compute_loss_q(data)
         loss_q.backward()
         q_optimizer.step()
 
-        # Record things
         logger.store(LossQ=loss_q.item(), **loss_info)
 
-        # Freeze Q-networks so you don't waste computational effort
-        # computing gradients for them during the policy learning step.
+        # The policy loss goes through Q1 and Q2, but this step should change only the policy:
+        # with Q's weights frozen, backward computes no gradients for them.
         for p in q_params:
             p.requires_grad = False
 
-        # Next run one gradient descent step for pi.
         pi_optimizer.zero_grad()
         loss_pi, pi_info = compute_loss_pi(data)
         loss_pi.backward()
         pi_optimizer.step()
 
-        # Unfreeze Q-networks so you can optimize it at next step.
         for p in q_params:
             p.requires_grad = True
 
-        # Record things
         logger.store(LossPi=loss_pi.item(), Alpha=alpha, **pi_info)
 
-        # With alpha='auto', one gradient descent step for the temperature
+        # With alpha='auto', a gradient step on the temperature, from the same log-probabilities
         if learn_alpha:
             alpha_optimizer.zero_grad()
             loss_alpha = compute_loss_alpha(pi_info["LogPi"])
@@ -353,10 +317,11 @@ def sac(
             alpha_optimizer.step()
             alpha = log_alpha.exp().item()
 
-        # Finally, update target networks by polyak averaging.
+        # The targets take a small step towards the networks just trained
         core.polyak_update(params, targ_params, polyak)
 
     def get_action(o, deterministic=False):
+        # A sample from the policy in training, its squashed mean in tests (which draws nothing)
         return ac.act(torch.as_tensor(o, dtype=torch.float32, device=device), deterministic)
 
     def test_agent():
@@ -364,13 +329,13 @@ def sac(
             o, _ = test_env.reset()
             terminated, truncated, ep_ret, ep_len = False, False, 0, 0
             while not (terminated or truncated or ep_len == max_ep_len):
-                # Take deterministic actions at test time
+                # The policy's mean action, with no sampling
                 o, r, terminated, truncated, _ = test_env.step(get_action(o, True))
                 ep_ret += r
                 ep_len += 1
             logger.store(TestEpRet=ep_ret, TestEpLen=ep_len)
 
-    # Prepare for interaction with environment
+    # Seed the environments, then start (or pick up) the first episode
     total_steps = steps_per_epoch * epochs
     start_time = time.time()
     o, _ = env.reset(seed=seed)
@@ -382,17 +347,14 @@ def sac(
         if learn_alpha:
             alpha = log_alpha.exp().item()
 
-    # Main loop: collect experience in env and update/log each epoch
+    # Each step: act, store the transition, maybe learn; each steps_per_epoch steps: test and log
     for t in range(start_epoch * steps_per_epoch, total_steps):
-        # Until start_steps have elapsed, randomly sample actions
-        # from a uniform distribution for better exploration. Afterwards,
-        # use the learned policy.
+        # Uniform random actions for the first start_steps, samples from the policy after that
         if t >= start_steps:
             a = get_action(o)
         else:
             a = env.action_space.sample()
 
-        # Step the env
         next_o, r, terminated, truncated, _ = env.step(a)
         ep_ret += r
         ep_len += 1
@@ -401,35 +363,31 @@ def sac(
         # (truncated) is not, and its backup bootstraps from next_o, the real next observation.
         replay_buffer.store(o, a, r, next_o, terminated)
 
-        # Super critical, easy to overlook step: make sure to update
-        # most recent observation!
+        # Move on: forgetting this line would store the same o as the start of every transition
         o = next_o
 
-        # End of trajectory handling
+        # An episode that ended, or ran into max_ep_len, is logged and a new one begun
         truncated = truncated or ep_len == max_ep_len
         if terminated or truncated:
             logger.store(EpRet=ep_ret, EpLen=ep_len)
             o, _ = env.reset()
             ep_ret, ep_len = 0, 0
 
-        # Update handling
+        # A burst of update_every updates
         if t >= update_after and t % update_every == 0:
             for j in range(update_every):
                 batch = replay_buffer.sample_batch(batch_size)
                 update(data=batch)
 
-        # End of epoch handling
+        # The epoch's end: save, test, write a row of progress.txt, checkpoint
         if (t + 1) % steps_per_epoch == 0:
             epoch = (t + 1) // steps_per_epoch
 
-            # Save model
             if (epoch % save_freq == 0) or (epoch == epochs):
                 logger.save_state({}, None)
 
-            # Test the performance of the deterministic version of the agent.
             test_agent()
 
-            # Log info about epoch
             logger.log_tabular("Epoch", epoch)
             logger.log_tabular("EpRet", with_min_and_max=True)
             logger.log_tabular("TestEpRet", with_min_and_max=True)
@@ -438,10 +396,10 @@ def sac(
             logger.log_tabular("TotalEnvInteracts", t + 1)
             logger.log_tabular("Q1Vals", with_min_and_max=True)
             logger.log_tabular("Q2Vals", with_min_and_max=True)
-            logger.log_tabular("LogPi", with_min_and_max=True)
-            logger.log_tabular("Alpha", average_only=True)
             logger.log_tabular("LossPi", average_only=True)
             logger.log_tabular("LossQ", average_only=True)
+            logger.log_tabular("LogPi", with_min_and_max=True)
+            logger.log_tabular("Alpha", average_only=True)
             logger.log_tabular("Time", time.time() - start_time)
             logger.dump_tabular()
 

@@ -56,28 +56,29 @@ def polyak_update(params, targ_params, polyak: float) -> None:
 
 
 class MLPActor(nn.Module):
-    """The deterministic policy mu(s) = act_limit * tanh(mlp(s))."""
+    """The deterministic policy mu(s) = act_limit * tanh(mlp(obs_scale * s))."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale=1.0):
         super().__init__()
         self.pi = mlp([obs_dim, *hidden_sizes, act_dim], activation, nn.Tanh)
-        self.act_limit = act_limit
+        self.act_limit, self.obs_scale = act_limit, obs_scale
 
     def forward(self, obs):
         # tanh keeps the output in (-1, 1); scaling it fills the action space's bounds.
-        return self.act_limit * self.pi(obs)
+        return self.act_limit * self.pi(obs * self.obs_scale)
 
 
 class MLPQFunction(nn.Module):
-    """The action-value function Q(s, a)."""
+    """The action-value function Q(s, a), an MLP of (obs_scale * s, a)."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0):
         super().__init__()
         self.q = mlp([obs_dim + act_dim, *hidden_sizes, 1], activation)
+        self.obs_scale = obs_scale
 
     def forward(self, obs, act):
         # Shape (batch,), not (batch, 1): Q is compared with backups of shape (batch,).
-        return torch.squeeze(self.q(torch.cat([obs, act], dim=-1)), -1)
+        return torch.squeeze(self.q(torch.cat([obs * self.obs_scale, act], dim=-1)), -1)
 
 
 class MLPActorCritic(nn.Module):
@@ -88,6 +89,10 @@ class MLPActorCritic(nn.Module):
         action_space: A Box space whose bounds are ``[-act_limit, act_limit]`` in every dimension.
         hidden_sizes: Widths of the hidden layers of every network.
         activation: The hidden layers' activation, a ``torch.nn`` module class.
+
+    Observations are taken as the environment gives them. When the space's dtype is uint8
+    (pixels, or bytes of RAM) every network first divides them by 255, so its inputs lie in [0, 1]
+    like those of other tasks; the algorithm, its buffer and ``spinup test_policy`` need not know.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(256, 256), activation=nn.ReLU):
@@ -95,9 +100,10 @@ class MLPActorCritic(nn.Module):
         obs_dim = observation_space.shape[0]
         act_dim = action_space.shape[0]
         act_limit = float(action_space.high[0])
-        self.pi = MLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit)
-        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
-        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
+        obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
+        self.pi = MLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale)
 
     def act(self, obs, deterministic=False):
         """mu(obs) as a numpy array on the CPU. The policy is deterministic: ``deterministic`` is ignored."""

@@ -21,7 +21,7 @@ from torch.optim import Adam
 
 import spinup.algos.pytorch.ddpg.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
-                                 check_seed, check_unit_interval)
+                                 check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import setup_env
 from spinup.utils.logx import EpochLogger
 from spinup.utils.mpi_pytorch import setup_pytorch_for_mpi
@@ -58,11 +58,15 @@ class MLPActorCritic(nn.Module):
 
 
 class ReplayBuffer:
-    """A first-in, first-out store of transitions, kept as tensors on ``device`` and sampled uniformly."""
+    """A first-in, first-out store of transitions, kept as tensors on ``device`` and sampled uniformly.
 
-    def __init__(self, obs_dim, act_dim, size, device):
-        self.obs_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=torch.float32, device=device)
-        self.obs2_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=torch.float32, device=device)
+    Observations are kept as ``obs_dtype``: uint8 for byte observations (pixels, RAM), a quarter
+    of the memory of float32. Sampled batches hold float32 tensors with the values stored.
+    """
+
+    def __init__(self, obs_dim, act_dim, size, device, obs_dtype=torch.float32):
+        self.obs_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=obs_dtype, device=device)
+        self.obs2_buf = torch.zeros(core.combined_shape(size, obs_dim), dtype=obs_dtype, device=device)
         self.act_buf = torch.zeros(core.combined_shape(size, act_dim), dtype=torch.float32, device=device)
         self.rew_buf = torch.zeros(size, dtype=torch.float32, device=device)
         self.done_buf = torch.zeros(size, dtype=torch.float32, device=device)
@@ -85,7 +89,7 @@ class ReplayBuffer:
     def sample_batch(self, batch_size=32):
         """``batch_size`` transitions drawn uniformly, with replacement, from those stored."""
         idxs = torch.randint(0, self.size, (batch_size,), device=self.rew_buf.device)
-        return dict(obs=self.obs_buf[idxs], obs2=self.obs2_buf[idxs], act=self.act_buf[idxs],
+        return dict(obs=self.obs_buf[idxs].float(), obs2=self.obs2_buf[idxs].float(), act=self.act_buf[idxs],
                     rew=self.rew_buf[idxs], done=self.done_buf[idxs])
 
 
@@ -121,93 +125,73 @@ def ddpg(
     device="cpu",
     resume=None,
 ):
-    """
-    Deep Deterministic Policy Gradient (DDPG)
+    """Learn a deterministic policy for a continuous-action task with DDPG, logging every epoch.
+
+    DDPG learns a Q-function from replayed transitions, with a backup that asks the target
+    policy which action comes next, and moves a deterministic policy uphill on that Q-function:
+    Q-learning for continuous actions, where the max over actions is replaced by the policy's
+    choice. An epoch acts in the environment for ``steps_per_epoch`` steps, learns from
+    batches drawn from the replay buffer as it goes, then scores the noise-free policy on
+    ``num_test_episodes`` test episodes and writes one row of progress.txt.
+
+    The actor-critic contract
+        ``actor_critic(observation_space, action_space, **ac_kwargs)`` returns a
+        ``torch.nn.Module`` ``ac`` with the members below. In them ``obs`` is a float32 tensor
+        of shape (batch, obs_dim) on the run's device, with the values the environment returned
+        (bytes stay 0 to 255: the default networks divide uint8 observations by 255 themselves),
+        and ``act`` is a float32 tensor of shape (batch, act_dim).
+
+        - ``ac.pi(obs) -> act``: the policy mu(s), (batch, act_dim), inside
+          [-act_limit, act_limit]. The policy loss is backpropagated through it.
+        - ``ac.q(obs, act) -> q``: the Q-function, (batch,). It must be flat: a (batch, 1)
+          output broadcasts against the (batch,) backup into a (batch, batch) matrix.
+        - ``ac.act(obs) -> a``: mu(s) as a numpy array on the CPU, computed without gradients;
+          (act_dim,) for one observation of shape (obs_dim,). It is how the run and
+          ``spinup test_policy`` choose actions.
 
     Args:
-        env_fn : A function which creates a copy of the environment. The environment must satisfy
-            the Gymnasium API and have a Box action space with the same bounds ``[-a, a]`` in every
-            dimension (``gymnasium.wrappers.RescaleAction`` makes any Box so).
-
-        actor_critic: The constructor method for a PyTorch Module with an ``act`` method, a ``pi``
-            module, and a ``q`` module, built as
-            ``actor_critic(observation_space, action_space, **ac_kwargs)``. The ``act`` method and
-            ``pi`` module should accept batches of observations as inputs, and ``q`` should accept
-            a batch of observations and a batch of actions as inputs. When called, these should
-            return:
-
-            ===========  ================  ======================================
-            Call         Output Shape      Description
-            ===========  ================  ======================================
-            ``act``      (batch, act_dim)  | Numpy array of actions for each
-                                           | observation (on the CPU).
-            ``pi``       (batch, act_dim)  | Tensor containing actions from policy
-                                           | given observations.
-            ``q``        (batch,)          | Tensor containing the current estimate
-                                           | of Q* for the provided observations
-                                           | and actions. (Critical: make sure to
-                                           | flatten this!)
-            ===========  ================  ======================================
-
-        ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to DDPG
-            (for the default: ``hidden_sizes``, default (256, 256), and ``activation``, default
-            ``torch.nn.ReLU``).
-
-        seed (int): Seed for random number generators. The test environment is seeded with
-            ``seed + 10000``, so test episodes start from other states than training ones.
-
-        steps_per_epoch (int): Number of steps of interaction (state-action pairs) for the agent
-            and the environment in each epoch.
-
-        epochs (int): Number of epochs to run and train agent.
-
-        replay_size (int): Maximum length of replay buffer.
-
-        gamma (float): Discount factor. (Always between 0 and 1.)
-
-        polyak (float): Interpolation factor in polyak averaging for target networks. Target
-            networks are updated towards main networks according to:
-
-            .. math:: \\theta_{\\text{targ}} \\leftarrow \\rho \\theta_{\\text{targ}} + (1-\\rho) \\theta
-
-            where :math:`\\rho` is polyak. (Always between 0 and 1, usually close to 1: 0.995 means
-            a step of 0.005 towards the main network.)
-
-        pi_lr (float): Learning rate for policy.
-
-        q_lr (float): Learning rate for Q-networks.
-
-        batch_size (int): Minibatch size for SGD.
-
-        start_steps (int): Number of steps for uniform-random action selection, before running
-            real policy. Helps exploration.
-
-        update_after (int): Number of env interactions to collect before starting to do gradient
-            descent updates. Ensures replay buffer is full enough for useful updates.
-
-        update_every (int): Number of env interactions that should elapse between gradient descent
-            updates. Note: Regardless of how long you wait between updates, the ratio of env steps
-            to gradient steps is locked to 1.
-
-        act_noise (float): Stddev for Gaussian exploration noise added to policy at training time.
-            (At test time, no noise is added.)
-
-        num_test_episodes (int): Number of episodes to test the deterministic policy at the end of
-            each epoch.
-
-        max_ep_len (int): Maximum length of trajectory / episode / rollout. An episode cut off here
-            is treated like a Gymnasium time-limit truncation: its last transition is stored as not
-            done, so its value is bootstrapped.
-
-        logger_kwargs (dict): Keyword args for EpochLogger.
-
-        save_freq (int): How often (in terms of gap between epochs) to save the current policy and
-            value function. The last epoch is always saved.
-
+        env_fn (callable): Takes no arguments and returns a Gymnasium environment; it is called
+            twice, for a training and a test environment. The actions must be a Box with the same
+            bounds [-a, a] in every dimension (``gymnasium.wrappers.RescaleAction`` makes any Box so).
+        actor_critic (callable): Builds the networks, as the actor-critic contract above says.
+        ac_kwargs (dict): Handed on to ``actor_critic``. The default networks take
+            ``hidden_sizes`` (default (256, 256)) and ``activation`` (default ``torch.nn.ReLU``).
+        seed (int): Seeds torch, numpy and the training environment. The test environment gets
+            ``seed + 10000``, so its episodes start from states that training did not.
+        steps_per_epoch (int): Environment steps per epoch; each epoch ends with a test and a
+            row of progress.txt.
+        epochs (int): Length of the run in epochs, ``steps_per_epoch * epochs`` steps in all.
+        replay_size (int): How many transitions the buffer holds; when it is full each new one
+            replaces the oldest. A buffer bigger than the free memory is refused at the start.
+        gamma (float): The discount, in [0, 1]: a reward k steps away is worth gamma**k of one now.
+        polyak (float): How far the target networks lag, in [0, 1]. Each target update sets
+            every target weight to ``polyak * target + (1 - polyak) * trained``, so 0.995 moves it
+            0.005 of the way (the tau of other papers).
+        pi_lr (float): Adam's step size for the policy.
+        q_lr (float): Adam's step size for Q-learning.
+        batch_size (int): Transitions in each sampled batch, one batch per gradient step.
+        start_steps (int): For this many steps at the start, actions come uniformly from the
+            action space rather than from the policy, so the buffer begins with varied experience.
+        update_after (int): Learning waits until this many steps are in the buffer, so early
+            batches are not drawn from a handful of transitions.
+        update_every (int): Learning comes in bursts: every ``update_every`` steps, that many
+            Q-updates in a row. Over a run that makes one Q-update per environment step whatever
+            the value; a larger one only groups them, which is quicker.
+        act_noise (float): Standard deviation of the Gaussian noise added to the policy's actions
+            while collecting experience, as a fraction of act_limit (as in the TD3 paper's code):
+            0.1 on Pendulum, whose limit is 2, is a standard deviation of 0.2. Tests use none.
+        num_test_episodes (int): Episodes of the noise-free policy on the test environment after
+            each epoch. They draw no random numbers, so their number leaves training unchanged.
+        max_ep_len (int): The longest an episode may run. An episode stopped here is treated as a
+            Gymnasium time limit, not an ending: its last transition is stored as not done and
+            its backup bootstraps.
+        logger_kwargs (dict): Handed to ``EpochLogger``: ``output_dir``, ``exp_name`` and so on,
+            as ``spinup.utils.run_utils.setup_logger_kwargs`` makes them.
+        save_freq (int): The networks are saved every ``save_freq`` epochs, and
+            after the last one.
         device (str): Where the networks and the replay buffer live: ``'cpu'``, ``'cuda'`` (or
             ``'cuda:N'``), or ``'auto'`` (a GPU if PyTorch sees one). Numpy arrays appear only at the
             environment's boundary; saved models always hold CPU tensors.
-
         resume (str): A run directory to continue from its last checkpoint (written every
             ``save_freq`` epochs, with the replay buffer while it holds at most 1e6 transitions);
             pass the run's other arguments unchanged.
@@ -222,26 +206,25 @@ def ddpg(
           f"act_noise must be a number >= 0, not {act_noise!r}.")
     check_seed(seed)
 
-    # Special function to avoid certain slowdowns from PyTorch + MPI combo.
+    # One torch thread per process: small networks run slower when several threads share the cores
     setup_pytorch_for_mpi()
 
-    # Set up logger and save configuration
+    # The logger writes config.json now, progress.txt once per epoch
     logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
     # Networks and replay buffer live on one device; numpy appears only at the env's boundary
     device = core.get_device(device)
 
-    # Random seed
     torch.manual_seed(seed)
     np.random.seed(seed)
 
-    # Instantiate environment, and a second one for test episodes
+    # Two copies of the environment: test episodes must not disturb the one being trained on
     env, test_env = setup_env(env_fn, "ddpg"), setup_env(env_fn, "ddpg")
     obs_dim = env.observation_space.shape
     act_dim = env.action_space.shape[0]
 
-    # Action limit for clamping: critically, assumes all dimensions share the same bound!
+    # One number bounds every action dimension: the policy's tanh output is scaled by it
     act_limit = float(env.action_space.high[0])
     check(
         np.all(env.action_space.low == -act_limit) and np.all(env.action_space.high == act_limit),
@@ -249,89 +232,87 @@ def ddpg(
         "environment in gymnasium.wrappers.RescaleAction(env, -1.0, 1.0).",
     )
 
-    # Create actor-critic module and target networks
+    # The target networks start as exact copies and change only by polyak averaging, never by Adam
     ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs).to(device)
     ac_targ = deepcopy(ac)
-
-    # Freeze target networks with respect to optimizers (only update via polyak averaging)
     for p in ac_targ.parameters():
         p.requires_grad = False
     # The parameter lists that polyak averaging pairs up, made once
     params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
 
-    # The Q-network's parameters, frozen during each policy step
+    # The Q-function's parameters, frozen during each policy step
     q_params = list(ac.q.parameters())
 
-    # Experience buffer
-    replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, device=device)
+    # Byte observations are stored as bytes; refuse a buffer the memory can't hold before making it
+    obs_dtype = torch.uint8 if env.observation_space.dtype == np.uint8 else torch.float32
+    check_replay_fits("ddpg", replay_size, 2 * obs_dtype.itemsize * int(np.prod(obs_dim)) + 4 * (act_dim + 2), device)
+    replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, device=device,
+                                 obs_dtype=obs_dtype)
 
-    # Count variables
     var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.q])
     logger.log("\nNumber of parameters: \t pi: %d, \t q: %d\n" % var_counts)
 
-    # Set up function for computing DDPG Q-loss
+    # The Q-loss: regression on the backup y
     def compute_loss_q(data):
         o, a = data["obs"], data["act"]
         q = ac.q(o, a)
 
-        # Bellman backup for Q function
         backup = compute_q_target(data, ac_targ, gamma)
 
-        # MSE loss against Bellman backup
+        # Squared error against the backup, averaged over the batch
         loss_q = ((q - backup) ** 2).mean()
 
-        # Useful info for logging
+        # The Q-values go to progress.txt
         loss_info = dict(QVals=q.detach())
 
         return loss_q, loss_info
 
-    # Set up function for computing DDPG pi loss
+    # The policy loss: minus Q at the policy's own action, so descending it climbs Q
     def compute_loss_pi(data):
         o = data["obs"]
         q_pi = ac.q(o, ac.pi(o))
         return -q_pi.mean()
 
-    # Set up optimizers for policy and q-function
+    # One Adam optimiser for the policy, one for Q
     # (fused: Adam updates all parameters in one kernel, faster for many small steps)
     pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr, fused=True)
     q_optimizer = Adam(q_params, lr=q_lr, fused=True)
 
-    # Set up model saving
+    # What model.pt and the resume checkpoint hold
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, test_env=test_env, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
                             q_optimizer=q_optimizer, replay_buffer=replay_buffer)
 
     def update(data):
-        # First run one gradient descent step for Q.
+        # Q-learning's gradient step, on every update
         q_optimizer.zero_grad()
         loss_q, loss_info = compute_loss_q(data)
         loss_q.backward()
         q_optimizer.step()
 
-        # Freeze Q-network so you don't waste computational effort
-        # computing gradients for it during the policy learning step.
+        # The policy loss goes through Q, but this step should change only the policy:
+        # with Q's weights frozen, backward computes no gradients for them.
         for p in q_params:
             p.requires_grad = False
 
-        # Next run one gradient descent step for pi.
         pi_optimizer.zero_grad()
         loss_pi = compute_loss_pi(data)
         loss_pi.backward()
         pi_optimizer.step()
 
-        # Unfreeze Q-network so you can optimize it at next DDPG step.
         for p in q_params:
             p.requires_grad = True
 
-        # Record things
         logger.store(LossQ=loss_q.item(), LossPi=loss_pi.item(), **loss_info)
 
-        # Finally, update target networks by polyak averaging.
+        # The targets take a small step towards the networks just trained
         core.polyak_update(params, targ_params, polyak)
 
     def get_action(o, noise_scale):
         a = ac.act(torch.as_tensor(o, dtype=torch.float32, device=device))
-        a += noise_scale * np.random.randn(act_dim)
+        # Test episodes pass 0 and draw nothing, so they leave the exploration noise's stream alone
+        if noise_scale > 0:
+            a += noise_scale * act_limit * np.random.randn(act_dim)
         return np.clip(a, -act_limit, act_limit)
 
     def test_agent():
@@ -339,13 +320,13 @@ def ddpg(
             o, _ = test_env.reset()
             terminated, truncated, ep_ret, ep_len = False, False, 0, 0
             while not (terminated or truncated or ep_len == max_ep_len):
-                # Take deterministic actions at test time (noise_scale=0)
+                # The policy as it is, with no exploration noise
                 o, r, terminated, truncated, _ = test_env.step(get_action(o, 0))
                 ep_ret += r
                 ep_len += 1
             logger.store(TestEpRet=ep_ret, TestEpLen=ep_len)
 
-    # Prepare for interaction with environment
+    # Seed the environments, then start (or pick up) the first episode
     total_steps = steps_per_epoch * epochs
     start_time = time.time()
     o, _ = env.reset(seed=seed)
@@ -355,17 +336,14 @@ def ddpg(
     if resume:  # continue a stopped run where its last checkpoint left off
         start_epoch, o, ep_ret, ep_len = logger.restore_checkpoint()
 
-    # Main loop: collect experience in env and update/log each epoch
+    # Each step: act, store the transition, maybe learn; each steps_per_epoch steps: test and log
     for t in range(start_epoch * steps_per_epoch, total_steps):
-        # Until start_steps have elapsed, randomly sample actions
-        # from a uniform distribution for better exploration. Afterwards,
-        # use the learned policy (with some noise, via act_noise).
+        # Uniform random actions for the first start_steps, the noisy policy after that
         if t >= start_steps:
             a = get_action(o, act_noise)
         else:
             a = env.action_space.sample()
 
-        # Step the env
         next_o, r, terminated, truncated, _ = env.step(a)
         ep_ret += r
         ep_len += 1
@@ -374,35 +352,31 @@ def ddpg(
         # (truncated) is not, and its backup bootstraps from next_o, the real next observation.
         replay_buffer.store(o, a, r, next_o, terminated)
 
-        # Super critical, easy to overlook step: make sure to update
-        # most recent observation!
+        # Move on: forgetting this line would store the same o as the start of every transition
         o = next_o
 
-        # End of trajectory handling
+        # An episode that ended, or ran into max_ep_len, is logged and a new one begun
         truncated = truncated or ep_len == max_ep_len
         if terminated or truncated:
             logger.store(EpRet=ep_ret, EpLen=ep_len)
             o, _ = env.reset()
             ep_ret, ep_len = 0, 0
 
-        # Update handling
+        # A burst of update_every updates
         if t >= update_after and t % update_every == 0:
             for j in range(update_every):
                 batch = replay_buffer.sample_batch(batch_size)
                 update(data=batch)
 
-        # End of epoch handling
+        # The epoch's end: save, test, write a row of progress.txt, checkpoint
         if (t + 1) % steps_per_epoch == 0:
             epoch = (t + 1) // steps_per_epoch
 
-            # Save model
             if (epoch % save_freq == 0) or (epoch == epochs):
                 logger.save_state({}, None)
 
-            # Test the performance of the deterministic version of the agent.
             test_agent()
 
-            # Log info about epoch
             logger.log_tabular("Epoch", epoch)
             logger.log_tabular("EpRet", with_min_and_max=True)
             logger.log_tabular("TestEpRet", with_min_and_max=True)
