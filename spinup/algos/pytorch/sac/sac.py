@@ -96,7 +96,7 @@ def sac(
     SAC trains a squashed Gaussian policy to maximise return plus ``alpha`` times its entropy,
     so it keeps exploring by itself. Like TD3 it learns two Q-functions and backs up the smaller
     estimate, but the next action in the backup is sampled from the current policy and pays the
-    entropy price -alpha * log pi(a'|s'); there is no target policy. An epoch acts in the
+    entropy price ``-alpha * log pi(a'|s')``; there is no target policy. An epoch acts in the
     environment for ``steps_per_epoch`` steps, learns from batches drawn from the replay buffer as
     it goes, then scores the noise-free policy (the squashed mean action) on
     ``num_test_episodes`` test episodes and writes one row of progress.txt.
