@@ -441,7 +441,7 @@ class TwinDiffsDirective(Directive):
             title = f"{algo.upper()}: PyTorch to JAX"
             rst += [
                 title,
-                "~" * len(title),
+                "-" * len(title),
                 "",
                 f".. algo-diff:: pytorch:{algo} jax:{algo}",
                 "",
