@@ -21,6 +21,7 @@ import sys
 DOCS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(DOCS)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(DOCS, "_ext"))
 
 # -- Project ----------------------------------------------------------------------------------
 
@@ -42,6 +43,8 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "sphinx_design",  # framework tabs (PyTorch | JAX) whose choice is remembered across pages
+    "rosetta",  # _ext/rosetta.py: pseudocode linked to code, the implementation in tabs, diffs
 ]
 
 autodoc_member_order = "bysource"

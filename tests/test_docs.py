@@ -24,11 +24,17 @@ DOCS = ROOT / "docs"
 ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn"]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """Build the site once for every test in this file, with warnings as errors."""
+_BUILT: dict[str, Path] = {}
+
+
+def build_site(tmp_path_factory) -> Path:
+    """Build the site once per test session, with warnings as errors (the browser tests in
+    test_docs_browser.py share this build)."""
+    if "html" in _BUILT:
+        return _BUILT["html"]
     pytest.importorskip("sphinx")
     pytest.importorskip("furo")
+    pytest.importorskip("sphinx_design")
     out = tmp_path_factory.mktemp("html")
     doctrees = tmp_path_factory.mktemp("doctrees")
     proc = subprocess.run(
@@ -38,7 +44,13 @@ def site(tmp_path_factory) -> Path:
     )
     assert proc.returncode == 0, "sphinx-build -W failed:\n" + proc.stdout[-3000:] + proc.stderr[-6000:]
     assert "WARNING" not in proc.stderr, proc.stderr
+    _BUILT["html"] = out
     return out
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    return build_site(tmp_path_factory)
 
 
 class _Links(HTMLParser):
@@ -224,3 +236,182 @@ def test_no_contents_directive_furo_flags_as_an_error():
     offenders = [str(p.relative_to(DOCS)) for p in DOCS.rglob("*.rst") if "_build" not in p.parts
                  and ".. contents::" in p.read_text()]
     assert offenders == []
+
+
+# -- pseudocode linked to code, framework tabs, diffs (docs/_ext/rosetta.py) -----------------------
+
+sys.path.insert(0, str(DOCS / "_ext"))
+import rosetta  # noqa: E402
+
+FRAMEWORK_LABELS = dict(rosetta.FRAMEWORKS)
+DIFF_PAIRS = [("vpg", "ppo"), ("ppo", "trpo"), ("ddpg", "td3"), ("td3", "sac"), ("ddpg", "dqn")]
+
+
+def _frameworks_present(algo: str) -> list[str]:
+    return [fw for fw, _ in rosetta.FRAMEWORKS if (ROOT / rosetta.algo_path(fw, algo)).exists()]
+
+
+def _pseudocode_steps(algo: str) -> dict[int, str]:
+    """Step number -> text of each numbered line of the page's ``.. pseudocode::`` block."""
+    text = (DOCS / "algorithms" / f"{algo}.rst").read_text(encoding="utf-8")
+    block = re.search(rf"^\.\. pseudocode:: {algo}\n((?:[ \t]+.*\n|\n)+)", text, re.M)
+    assert block, f"{algo}.rst has no '.. pseudocode:: {algo}' block"
+    steps: dict[int, str] = {}
+    current = None
+    for line in block.group(1).splitlines():
+        m = re.match(r"   (\d+)\. (.*)", line)
+        if m:
+            current = int(m.group(1))
+            steps[current] = m.group(2)
+        elif current is not None and line.strip():
+            steps[current] += " " + line.strip()
+    return steps
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_every_pseudocode_step_links_to_code_that_exists(algo):
+    if not (ROOT / rosetta.algo_path("pytorch", algo)).exists():
+        pytest.skip(f"no {algo}.py yet")
+    steps = _pseudocode_steps(algo)
+    mapping = rosetta.load_steps(algo)
+    assert sorted(steps) == list(range(1, len(steps) + 1)), f"{algo}: pseudocode steps are not numbered 1..n"
+    assert set(mapping) == set(steps), (
+        f"{algo}: steps {sorted(set(steps) - set(mapping))} have no anchors and "
+        f"{sorted(set(mapping) - set(steps))} are mapped but not in the pseudocode (docs/algorithms/anchors/{algo}.py)"
+    )
+    for n, spec in mapping.items():
+        assert spec["says"].lower() in steps[n].lower(), f"{algo} step {n} no longer says {spec['says']!r}: {steps[n]}"
+    links, problems = rosetta.step_links(algo)
+    assert not problems, "\n".join(problems)
+    for fw in _frameworks_present(algo):
+        empty = [n for n in steps if not links[n].get(fw)]
+        assert not empty, (
+            f"{algo}: pseudocode steps {empty} link to no {FRAMEWORK_LABELS[fw]} code; "
+            f"add '{fw}' anchors in docs/algorithms/anchors/{algo}.py"
+        )
+
+
+SAMPLE = '''\
+import os
+
+
+class Buffer:
+    def get(self):
+        x = 1
+        return x
+
+
+def algo(n):
+    def update():
+        # one step
+        a = 1
+        for i in range(n):
+            a += i
+        return a
+
+    for epoch in range(n):
+        update()
+        print(epoch)
+'''
+
+
+def test_anchor_syntax():
+    r = rosetta.resolve_anchor
+    assert r(SAMPLE, "Buffer.get") == (5, 7)
+    assert r(SAMPLE, "algo.update") == (11, 16)
+    assert r(SAMPLE, "algo.update: a = 1") == (12, 13)  # the comment above it comes along
+    assert r(SAMPLE, "algo.update: for i in range(n)") == (14, 15)  # a loop header names the loop
+    assert r(SAMPLE, "algo: print(epoch)") == (20, 20)
+    assert r(SAMPLE, "algo.update: a = 1 ... return a") == (12, 16)
+    for bad, why in [("algo.missing", "no function or class"), ("algo: nowhere(", "no line"),
+                     ("algo: a", "lines"), ("algo.update: return a ... a = 1", "before"),
+                     ("not a name: x", "does not start")]:
+        with pytest.raises(rosetta.AnchorError, match=why):
+            r(SAMPLE, bad)
+
+
+def test_jax_steps_borrow_pytorch_anchors_that_resolve(tmp_path, monkeypatch):
+    """A JAX twin with the same names needs no anchors of its own; a name it lacks is skipped."""
+    (tmp_path / "spinup" / "algos" / "pytorch" / "toy").mkdir(parents=True)
+    (tmp_path / "spinup" / "algos" / "jax" / "toy").mkdir(parents=True)
+    (tmp_path / "spinup" / "algos" / "pytorch" / "toy" / "toy.py").write_text(SAMPLE)
+    (tmp_path / "spinup" / "algos" / "jax" / "toy" / "toy.py").write_text("\n\n" + SAMPLE.replace("print(epoch)", "pass"))
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "toy.py").write_text(
+        'STEPS = {1: {"says": "x", "pytorch": ["algo.update", "algo: print(epoch)"]},\n'
+        '         2: {"says": "y", "pytorch": ["Buffer.get"], "jax": ["algo: pass"]}}\n'
+    )
+    monkeypatch.setattr(rosetta, "ROOT", str(tmp_path))
+    monkeypatch.setattr(rosetta, "ANCHORS_DIR", str(anchors))
+    links, problems = rosetta.step_links("toy")
+    assert problems == []
+    assert links[1] == {"pytorch": [(11, 16), (20, 20)], "jax": [(13, 18)]}
+    assert links[2] == {"pytorch": [(5, 7)], "jax": [(22, 22)]}
+    (anchors / "toy.py").write_text('STEPS = {1: {"says": "x", "pytorch": ["algo"], "jax": ["algo.gone"]}}\n')
+    _, problems = rosetta.step_links("toy")
+    assert len(problems) == 1 and "algo.gone" in problems[0]
+
+
+class _Tabs(HTMLParser):
+    """Tab labels (sync group, sync id, text), listings by id, and pseudocode links of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.labels: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+        self.links: list[dict] = []
+        self.linenos = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "sd-tab-label" in (a.get("class") or ""):
+            self.labels.append((a.get("data-sync-group"), a.get("data-sync-id")))
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and "rosetta-link" in (a.get("class") or ""):
+            self.links.append(a)
+        if tag == "span" and a.get("class") == "linenos":
+            self.linenos += 1
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_algorithm_page_has_framework_tabs_and_linked_steps(site, algo):
+    page = site / "algorithms" / f"{algo}.html"
+    if not page.exists():
+        pytest.skip(f"no page for {algo} yet")
+    parsed = _Tabs()
+    parsed.feed(page.read_text(encoding="utf-8"))
+    assert ("framework", "pytorch") in parsed.labels and ("framework", "jax") in parsed.labels
+    present = _frameworks_present(algo)
+    for fw in present:
+        assert f"rosetta-{algo}-{fw}" in parsed.ids, f"{algo}: no {fw} listing"
+    source_lines = sum(len((ROOT / rosetta.algo_path(fw, algo)).read_text().splitlines()) for fw in present)
+    assert parsed.linenos >= source_lines, "the listings should carry a line number on every line"
+    links, _ = rosetta.step_links(algo)
+    assert [int(a["data-step"]) for a in parsed.links] == sorted(links)
+    for a in parsed.links:
+        for fw in present:
+            assert a.get(f"data-{fw}") == rosetta._ranges_attr(links[int(a["data-step"])][fw])
+
+
+def test_diff_page_has_every_pair(site):
+    html = (site / "user" / "algorithm_diffs.html").read_text(encoding="utf-8")
+    heads = re.findall(r'<thead><tr><th colspan="2">([^<]+)</th><th colspan="2">([^<]+)</th>', html)
+    want = [(rosetta.algo_path("pytorch", a), rosetta.algo_path("pytorch", b)) for a, b in DIFF_PAIRS]
+    want += [(rosetta.algo_path("pytorch", a), rosetta.algo_path("jax", a)) for a in ALGOS
+             if set(_frameworks_present(a)) == {"pytorch", "jax"}]
+    assert heads == want
+    for cls in ("d-chg", "d-add", "d-del", "d-x", "d-fold"):
+        assert f'class="{cls}"' in html, f"the diffs show no {cls} cells"
+
+
+def test_diff_table_marks_lines():
+    table = rosetta.diff_table("a.py", ["x = 1", "y = 2", "gone()", "z = 3"],
+                               "b.py", ["x = 1", "y = 20", "z = 3", "new()"], context=1)
+    assert '<td class="d-chg">y = <span class="d-x">2</span></td>' in table  # the word that changed
+    assert '<td class="d-chg">y = <span class="d-x">20</span></td>' in table
+    assert '<td class="d-del">gone()</td>' in table and '<td class="d-add">new()</td>' in table
+    assert "1 changed" in table and "1 only in a.py" in table and "1 only in b.py" in table
+    folded = rosetta.diff_table("a.py", [str(i) for i in range(40)], "b.py", [str(i) for i in range(40)] + ["x"])
+    assert "37 identical lines" in folded and folded.count("<tr class=\"d-row-eq\">") == 3
