@@ -19,7 +19,7 @@ STEPS = {
         "td3.compute_loss_q: loss_q1 = ... loss_q = ",
         "td3.update: q_optimizer.zero_grad() ... q_optimizer.step()",
     ]},
-    11: {"says": "policy_delay", "pytorch": ["td3.update: if timer % policy_delay == 0:", "td3: update(data=batch, timer=j)"]},
+    11: {"says": "policy_delay", "pytorch": ["td3.update: if timer % policy_delay == 0:", "td3: update(data=batch, timer=t + j)"]},
     12: {"says": "policy", "pytorch": ["td3.compute_loss_pi", "td3.update: pi_optimizer.zero_grad() ... pi_optimizer.step()"]},
     13: {"says": "Polyak", "pytorch": ["td3.update: core.polyak_update("]},
     14: {"says": "until", "pytorch": ["td3: for t in range(start_epoch * steps_per_epoch, total_steps)"]},
