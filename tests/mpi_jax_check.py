@@ -5,6 +5,8 @@ mpi_avg_grads every rank must hold the gradient over the whole data set. Also ch
 sync_params and sync_module give every rank rank 0's parameters. Prints OK on rank 0.
 """
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,7 @@ from spinup.utils.mpi_tools import broadcast, num_procs, proc_id
 setup_jax_for_mpi()
 assert num_procs() == 2, "run me with mpirun -np 2"
 rank = proc_id()
+assert len(os.sched_getaffinity(0)) == 1, "each process is pinned to one core"
 
 # Different initial weights on each rank, made equal by sync_module.
 net = mlp([3, 8, 1], nnx.tanh, rngs=nnx.Rngs(rank))

@@ -13,22 +13,27 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from spinup.utils.mpi_tools import broadcast, mpi_avg, num_procs
+from spinup.utils.mpi_tools import broadcast, mpi_avg, num_procs, proc_id
 
 
 def setup_jax_for_mpi() -> None:
-    """Keep each process's XLA on one thread, as :func:`~spinup.utils.mpi_pytorch.setup_pytorch_for_mpi`
-    does for PyTorch.
+    """Keep each process's XLA to one core, as :func:`~spinup.utils.mpi_pytorch.setup_pytorch_for_mpi`
+    keeps PyTorch to one thread.
 
-    XLA's CPU client starts a thread pool of its own as soon as the first array is made; with N
-    processes on N cores, those threads only fight each other. Call this before JAX computes
-    anything (the flags are read once, when the CPU backend starts).
+    XLA's CPU client starts a pool of threads of its own, one per core, whatever the thread
+    settings say; with N processes on N cores those pools only fight each other. So under MPI each
+    process is pinned to one of the cores it may use (rank modulo their number), and XLA is asked
+    for single-threaded kernels as well. A process running alone is left as it is. Call this
+    before JAX computes anything: XLA reads its flags once, when its CPU backend starts.
     """
     flags = os.environ.get("XLA_FLAGS", "")
     for flag in ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"):
         if flag.split("=")[0] not in flags:
             flags += " " + flag
     os.environ["XLA_FLAGS"] = flags.strip()
+    if num_procs() > 1 and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[proc_id() % len(cores)]})
 
 
 def mpi_avg_grads(grads):
