@@ -73,6 +73,7 @@ def find_model(fpath: str, itr="last") -> str:
 
 
 def space_to_json(space) -> dict:
+    """A Box or Discrete space as JSON-able data (bounds as nested lists)."""
     from gymnasium import spaces
 
     if isinstance(space, spaces.Box):
@@ -86,6 +87,7 @@ def space_to_json(space) -> dict:
 
 
 def json_to_space(d: dict):
+    """The inverse of :func:`space_to_json`."""
     from gymnasium import spaces
 
     if d["type"] == "Box":
