@@ -197,10 +197,11 @@ def test_max_ep_len_defaults_to_the_registered_time_limit(tmp_path):
     assert progress["EpLen"].tolist() == [1200] and progress["TestEpLen"].tolist() == [1200]
 
 
-def test_max_ep_len_default_leaves_an_env_without_a_limit_to_end_its_own_episodes(tmp_path):
-    spinup.dqn(lambda: EndlessEnv(ends_at=1100), logger_kwargs=dict(output_dir=str(tmp_path)), **LONG)
+def test_max_ep_len_default_is_1000_for_an_env_that_declares_no_limit(tmp_path):
+    # A greedy test episode in an env that never ends must still end.
+    spinup.dqn(lambda: EndlessEnv(), logger_kwargs=dict(output_dir=str(tmp_path)), **LONG)
     progress = pd.read_table(tmp_path / "progress.txt")
-    assert progress["EpLen"].tolist() == [1100] and progress["TestEpLen"].tolist() == [1100]
+    assert progress["EpLen"].tolist() == [1000] and progress["TestEpLen"].tolist() == [1000]
 
 
 def test_max_ep_len_given_still_cuts(tmp_path):

@@ -80,8 +80,6 @@ def image_channels_first(env, channels_first):
     Gymnasium's ``FrameStackObservation`` over 2-D frames puts the stack first, CxHxW; any other
     image is read from its shape by ``core.is_channels_first``.
     """
-    check(channels_first in (None, True, False),
-          f"channels_first must be None, True or False, not {channels_first!r}.")
     if channels_first is not None:
         return bool(channels_first)
     if type(env.unwrapped).__module__.split(".")[0] == "minatar":
@@ -127,8 +125,8 @@ def dqn(
     One network, ``q``, scores every action of a discrete action space, and the agent acts
     epsilon-greedily on those scores. Each transition goes into a replay buffer. Every
     ``update_every`` steps the agent takes that many gradient steps, each on a minibatch from the
-    buffer, pulling Q(s, a) towards a target computed with a second, slowly refreshed copy of the
-    network.
+    buffer, pulling Q(s, a) towards a target computed with a second copy of the network, the
+    target network, which is refreshed only now and then.
 
     The Q-network contract:
         ``actor_critic(observation_space, action_space, **ac_kwargs)`` builds a ``torch.nn.Module``
@@ -190,13 +188,13 @@ def dqn(
         num_test_episodes (int): Episodes of the greedy policy, with no random actions, run in
             the test environment after each epoch. They draw no random numbers, so their number
             leaves the training run unchanged.
-        max_ep_len (int or None): The most steps an episode may last. ``None`` (the default)
-            uses the environment's own time limit, ``env.spec.max_episode_steps``, where it
-            declares one, and otherwise lets the environment end its episodes itself (MinAtar
-            Freeway ends at 2500 steps); an environment that never ends an episode and declares
-            no limit needs a number here, or its test episodes never finish. An episode stopped
-            by ``max_ep_len`` counts as truncated: its last transition is stored as not done, so
-            the target bootstraps from its final state.
+        max_ep_len (int or None): The most steps a training or test episode may last. ``None``
+            (the default) takes the environment's own time limit, ``env.spec.max_episode_steps``,
+            where it declares one (500 for CartPole-v1), and 1000 where it declares none, since
+            a greedy test episode may otherwise never end. MinAtar declares no limits, so give
+            ``max_ep_len=2500`` for whole Freeway episodes, which the game ends at 2500 steps.
+            An episode stopped by ``max_ep_len`` counts as truncated: its last transition is
+            stored as not done, so the target bootstraps from its final state.
         logger_kwargs (dict): Keyword arguments for ``EpochLogger``.
         save_freq (int): Save the Q-network every ``save_freq`` epochs, and always after the
             last one.
@@ -224,6 +222,8 @@ def dqn(
           f"polyak must be None (hard target copies) or a number between 0 and 1, not {polyak!r}.")
     check_positive_numbers(lr=lr)
     check_seed(seed)
+    check(channels_first is None or isinstance(channels_first, bool),
+          f"channels_first must be None, True or False, not {channels_first!r}.")
 
     # Keep torch to one thread per process when running under MPI
     setup_pytorch_for_mpi()
@@ -247,8 +247,10 @@ def dqn(
 
     env, test_env = make_env(), make_env()
     obs_shape = env.observation_space.shape
-    if max_ep_len is None and env.spec is not None:
-        max_ep_len = env.spec.max_episode_steps  # itself None when the env declares no limit
+    if max_ep_len is None:
+        # The env's own time limit where it declares one, else 1000 so that a greedy test
+        # episode that never ends (MinAtar Seaquest's sub can idle forever) cannot hang the run
+        max_ep_len = (env.spec.max_episode_steps if env.spec is not None else None) or 1000
 
     # Environments may number their actions from start (Discrete(n, start=k)); the buffer and
     # the Q-network's columns count from 0
