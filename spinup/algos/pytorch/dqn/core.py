@@ -1,4 +1,4 @@
-"""Networks and small helpers for DQN: Q-networks for vector and for image observations."""
+"""DQN's Q-networks (an MLP for vectors, convolutions for images) and the helpers they need."""
 
 from __future__ import annotations
 
@@ -58,26 +58,46 @@ def polyak_update(params, targ_params, polyak: float) -> None:
 
 
 def is_image_space(space) -> bool:
-    """Whether observations from ``space`` are images (a Box with three axes: HxWxC or CxHxW)."""
+    """True for a Box with three axes, which DQN treats as an image (HxWxC or CxHxW)."""
     return isinstance(space, Box) and len(space.shape) == 3
 
 
-def is_channels_last(shape) -> bool:
-    """Whether an image shape is HxWxC rather than CxHxW: channels are the shortest axis."""
-    return shape[-1] < shape[0]
+def is_channels_first(shape, channels_first=None) -> bool:
+    """Whether an image of ``shape`` keeps its channels on the first axis (CxHxW).
+
+    ``channels_first`` settles it when given. Otherwise the channel axis is taken to be the
+    shorter of the two end axes: (84, 84, 3) and (210, 160, 3) are HxWxC, (4, 84, 84) is CxHxW.
+    When both end axes have the same length, as in MinAtar Seaquest's (10, 10, 10), the shape
+    says nothing, and the caller has to name the layout.
+    """
+    if channels_first is not None:
+        return bool(channels_first)
+    shape = tuple(int(n) for n in shape)
+    check(
+        shape[0] != shape[-1],
+        f"dqn cannot tell whether image observations of shape {shape} are HxWxC or CxHxW; pass "
+        "channels_first=False for HxWxC (the Gymnasium convention) or channels_first=True for CxHxW.",
+    )
+    return shape[0] < shape[-1]
+
+
+def obs_scale_for(space) -> float:
+    """1/255 for uint8 observations (pixels, ALE RAM bytes), so that they reach the network in [0, 1]."""
+    return 1.0 / 255 if space.dtype == np.uint8 else 1.0
 
 
 def cnn(in_channels, height, width, activation):
-    """Conv layers for images of ``in_channels x height x width``; returns them and their output size."""
+    """Convolutions for ``in_channels x height x width`` inputs, and the length of their flat output."""
     if min(height, width) >= 36:
-        # The Nature DQN layers, made for 84x84 Atari frames
+        # Three layers sized for 84x84 Atari frames, as in Mnih et al. (2015)
         layers = [nn.Conv2d(in_channels, 32, 8, stride=4), activation(),
                   nn.Conv2d(32, 64, 4, stride=2), activation(),
                   nn.Conv2d(64, 64, 3, stride=1), activation()]
     else:
-        # Scaled down for small grids such as MinAtar's 10x10 (one layer, as in the MinAtar paper)
+        # Frames too small for 8x8 kernels with stride 4 (MinAtar's are 10x10): a single 3x3 layer,
+        # the network the MinAtar authors used
         layers = [nn.Conv2d(in_channels, 16, 3, stride=1), activation()]
-    # start_dim=-3 flattens (C, H, W) whether or not there is a batch axis in front.
+    # Flatten the last three axes (C, H, W), so that a single unbatched image works too
     net = nn.Sequential(*layers, nn.Flatten(start_dim=-3))
     with torch.no_grad():
         n_features = net(torch.zeros(1, in_channels, height, width)).shape[-1]
@@ -85,21 +105,23 @@ def cnn(in_channels, height, width, activation):
 
 
 class MLPQFunction(nn.Module):
-    """Q(s, .) for vector observations: an MLP with one output per action."""
+    """Q-values for vector observations: an MLP with one output per action."""
 
-    def __init__(self, obs_dim, n_actions, hidden_sizes, activation):
+    def __init__(self, obs_dim, n_actions, hidden_sizes, activation, obs_scale=1.0):
         super().__init__()
+        self.obs_scale = obs_scale
         self.q = mlp([obs_dim, *hidden_sizes, n_actions], activation)
 
     def forward(self, obs):
-        return self.q(obs.to(torch.float32))
+        return self.q(obs.to(torch.float32) * self.obs_scale)
 
 
 class CNNQFunction(nn.Module):
-    """Q(s, .) for image observations: convolutional layers, then an MLP with one output per action.
+    """Q-values for image observations: convolutions, then an MLP with one output per action.
 
-    Observations arrive as stored (uint8 pixels, or 0/1 for MinAtar's boolean channels) and are
-    cast to float here, scaled to [0, 1], and moved to CxHxW if they are HxWxC.
+    The replay buffer hands over images as it keeps them (uint8 pixels, or MinAtar's 0/1
+    channels). Here they become float32, are scaled by ``obs_scale``, and have their channel axis
+    moved to the front when they are HxWxC, since ``nn.Conv2d`` expects CxHxW.
     """
 
     def __init__(self, obs_shape, n_actions, hidden_sizes, activation, channels_last, obs_scale):
@@ -117,34 +139,45 @@ class CNNQFunction(nn.Module):
 
 
 class QNetwork(nn.Module):
-    """The action-value function ``q`` of DQN, with one output per discrete action.
+    """DQN's network: ``q`` scores each of the ``n`` discrete actions, and ``act`` picks the best.
 
-    A convolutional ``q`` for image observations (a Box with three axes, HxWxC or CxHxW), an MLP
-    otherwise: the observation space decides.
+    The observation space chooses the body: convolutions for images (a Box with three axes), an
+    MLP for anything else. uint8 observations are scaled to [0, 1] inside the network, whether
+    they are pixels or a vector of bytes such as ALE's RAM.
 
     Args:
-        observation_space: A one-dimensional Box (``spinup.utils.envs`` flattens others) or an image Box.
-        action_space: A Discrete space.
-        hidden_sizes: Widths of the hidden layers of the MLP (after the convolutions, for images).
-        activation: The hidden layers' activation, a ``torch.nn`` module class.
+        observation_space (gymnasium.spaces.Box): A vector Box (``spinup.utils.envs`` flattens
+            other shapes before they get here) or an image Box.
+        action_space (gymnasium.spaces.Discrete): The actions. Output ``i`` of ``q`` scores the
+            environment's action ``action_space.start + i``.
+        hidden_sizes (tuple of int): Widths of the MLP's hidden layers (after the convolutions,
+            for images).
+        activation (type): The activation after each hidden layer, a ``torch.nn`` module class.
+        channels_first (bool or None): For images, whether the channel axis comes first (CxHxW).
+            ``None`` reads it from the shape, and refuses a shape such as (10, 10, 10) whose end
+            axes are equally long. Ignored for vectors.
     """
 
-    def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nn.ReLU):
+    def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nn.ReLU,
+                 channels_first=None):
         super().__init__()
         n_actions = int(action_space.n)
+        # The environment may number its actions from start (Discrete(n, start=k)); q's outputs
+        # are indexed from 0, so act() adds start back.
+        self.act_start = int(action_space.start)
+        obs_scale = obs_scale_for(observation_space)
         if is_image_space(observation_space):
             obs_shape = observation_space.shape
-            obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
-            self.q = CNNQFunction(obs_shape, n_actions, hidden_sizes, activation, is_channels_last(obs_shape),
-                                  obs_scale)
+            channels_last = not is_channels_first(obs_shape, channels_first)
+            self.q = CNNQFunction(obs_shape, n_actions, hidden_sizes, activation, channels_last, obs_scale)
         else:
-            self.q = MLPQFunction(observation_space.shape[0], n_actions, hidden_sizes, activation)
+            self.q = MLPQFunction(observation_space.shape[0], n_actions, hidden_sizes, activation, obs_scale)
 
     def act(self, obs, deterministic=False):
-        """The greedy action argmax_a Q(obs, a) as a numpy integer array on the CPU.
+        """The action with the highest Q-value, in the environment's numbering, as a numpy array.
 
-        DQN's policy is greedy, so ``deterministic`` is ignored; exploration (epsilon-greedy)
-        happens in the algorithm, not here.
+        The greedy choice is already deterministic, so ``deterministic`` changes nothing; DQN's
+        random actions are chosen by the training loop (epsilon-greedy), not by the network.
         """
         with torch.no_grad():
-            return self.q(obs).argmax(dim=-1).cpu().numpy()
+            return (self.q(obs).argmax(dim=-1) + self.act_start).cpu().numpy()

@@ -3,6 +3,7 @@
 import time
 from copy import deepcopy
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -10,17 +11,17 @@ from torch.optim import Adam
 
 import spinup.algos.pytorch.dqn.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
-                                 check_seed, check_unit_interval)
+                                 check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import flatten_observations, setup_env
 from spinup.utils.logx import EpochLogger
 from spinup.utils.mpi_pytorch import setup_pytorch_for_mpi
 
 
 class ReplayBuffer:
-    """A first-in, first-out store of transitions, kept as tensors on ``device`` and sampled uniformly.
+    """The last ``size`` transitions, held as tensors on ``device``; batches are drawn uniformly.
 
-    Observations are stored with ``obs_dtype``: uint8 for images, a quarter of the memory of
-    float32; the Q-network casts them to float when it reads them.
+    Observations keep ``obs_dtype``: images stay uint8, a quarter of what float32 would take, and
+    the Q-network converts them to float as it reads them.
     """
 
     def __init__(self, obs_shape, obs_dtype, size, device):
@@ -32,10 +33,11 @@ class ReplayBuffer:
         self.ptr, self.size, self.max_size = 0, 0, size
 
     def store(self, obs, act, rew, next_obs, done):
-        """Append one transition, overwriting the oldest once the buffer is full.
+        """Write one transition into the next slot; when the buffer is full, that is the oldest.
 
-        ``done`` must be true only when the episode *terminated* (the state has no future). A
-        time-limit cut-off is stored with ``done=False``, so the backup bootstraps from ``next_obs``.
+        ``act`` is the action's index, 0 to n-1. ``done`` is true only when the environment
+        *terminated*: at a time-limit cut-off ``next_obs`` still has a future, and the target
+        bootstraps from it.
         """
         self.obs_buf[self.ptr] = torch.as_tensor(obs)
         self.obs2_buf[self.ptr] = torch.as_tensor(next_obs)
@@ -46,7 +48,7 @@ class ReplayBuffer:
         self.size = min(self.size + 1, self.max_size)
 
     def sample_batch(self, batch_size=32):
-        """``batch_size`` transitions drawn uniformly, with replacement, from those stored."""
+        """A batch of ``batch_size`` stored transitions, picked uniformly with replacement."""
         idxs = torch.randint(0, self.size, (batch_size,), device=self.rew_buf.device)
         return dict(obs=self.obs_buf[idxs], obs2=self.obs2_buf[idxs], act=self.act_buf[idxs],
                     rew=self.rew_buf[idxs], done=self.done_buf[idxs])
@@ -54,21 +56,40 @@ class ReplayBuffer:
 
 @torch.no_grad()
 def compute_q_target(data, ac, ac_targ, gamma, double_dqn):
-    """The DQN backup for a batch: y = r + gamma * (1 - d) * Q_targ(s', a'), with a' the greedy action.
+    """The regression target for a batch: y = r + gamma * (1 - d) * Q_targ(s', a').
 
-    Plain DQN picks a' = argmax_a Q_targ(s', a) with the target network itself. Double DQN picks
-    a' = argmax_a Q(s', a) with the online network and lets the target network evaluate it, which
-    removes most of the max's upward bias.
+    a' is the greedy next action. Plain DQN lets the target network both choose a' and value it,
+    and the max of noisy estimates is biased upwards. Double DQN has the online network choose a'
+    and the target network value it, which removes most of that bias.
     """
     r, o2, d = data["rew"], data["obs2"], data["done"]
     q_targ_next = ac_targ.q(o2)
 
-    # The greedy next action, picked by the online network (Double DQN) or the target network
+    # Who chooses a': the online network (Double DQN) or the target network (plain DQN)
     a2 = ac.q(o2).argmax(dim=-1) if double_dqn else q_targ_next.argmax(dim=-1)
 
-    # Target Q-values
+    # The target network's value of a'
     q_pi_targ = q_targ_next.gather(-1, a2.unsqueeze(-1)).squeeze(-1)
     return r + gamma * (1 - d) * q_pi_targ
+
+
+def image_channels_first(env, channels_first):
+    """Whether ``env``'s image observations are CxHxW, from what is known about where they come from.
+
+    ``channels_first`` (True or False) settles it. Otherwise: MinAtar's games give HxWxC;
+    Gymnasium's ``FrameStackObservation`` over 2-D frames puts the stack first, CxHxW; any other
+    image is read from its shape by ``core.is_channels_first``.
+    """
+    if channels_first is not None:
+        return bool(channels_first)
+    if type(env.unwrapped).__module__.split(".")[0] == "minatar":
+        return False
+    wrapper = env
+    while isinstance(wrapper, gym.Wrapper):
+        if isinstance(wrapper, gym.wrappers.FrameStackObservation) and len(wrapper.env.observation_space.shape) == 2:
+            return True
+        wrapper = wrapper.env
+    return core.is_channels_first(env.observation_space.shape)
 
 
 def dqn(
@@ -91,112 +112,109 @@ def dqn(
     polyak=None,
     double_dqn=True,
     num_test_episodes=10,
-    max_ep_len=1000,
+    max_ep_len=None,
     logger_kwargs=dict(),
     save_freq=1,
     device="cpu",
     resume=None,
+    channels_first=None,
 ):
     """
-    Deep Q-Network (DQN), with Double DQN targets by default
+    Deep Q-Network (DQN), with Double DQN targets unless ``double_dqn=False``.
+
+    One network, ``q``, scores every action of a discrete action space, and the agent acts
+    epsilon-greedily on those scores. Each transition goes into a replay buffer. Every
+    ``update_every`` steps the agent takes that many gradient steps, each on a minibatch from the
+    buffer, pulling Q(s, a) towards a target computed with a second copy of the network, the
+    target network, which is refreshed only now and then.
+
+    The Q-network contract:
+        ``actor_critic(observation_space, action_space, **ac_kwargs)`` builds a ``torch.nn.Module``
+        (the argument is named as in the other algorithms, though DQN has no actor) with:
+
+        * ``q(obs) -> (batch, n_actions)``: a tensor with one Q-value per action for each
+          observation in ``obs`` of shape ``(batch, *obs_shape)``. Column ``i`` belongs to the
+          environment's action ``action_space.start + i``.
+        * ``act(obs) -> (batch,)``: a numpy array (on the CPU) of the actions with the highest
+          Q-value, numbered as the environment numbers them; one unbatched observation gives a
+          0-d array.
+
+        Observations reach both as uint8 tensors (uint8 or boolean spaces) or float32 tensors;
+        casting and scaling are the network's job. For image observations (a Box with three
+        axes) the constructor also receives ``channels_first`` (bool), the layout dqn settled on.
+        The default builds convolutions for images and an MLP for everything else.
 
     Args:
-        env_fn : A function which creates a copy of the environment. The environment must satisfy
-            the Gymnasium API and have a Discrete action space. Image observations (a Box with three
-            axes, HxWxC or CxHxW) are kept as images; other observations are flattened to vectors.
-
-        actor_critic: The constructor method for a PyTorch Module with an ``act`` method and a
-            ``q`` module, built as ``actor_critic(observation_space, action_space, **ac_kwargs)``
-            (named as in the other algorithms, though DQN has no actor). Both accept a batch of
-            observations; when called, they should return:
-
-            ===========  ================  ======================================
-            Call         Output Shape      Description
-            ===========  ================  ======================================
-            ``act``      (batch,)          | Numpy array of greedy actions
-                                           | argmax_a Q(s, a) (on the CPU).
-            ``q``        (batch, n_acts)   | Tensor containing the current estimate
-                                           | of Q* for every action in each of the
-                                           | provided observations.
-            ===========  ================  ======================================
-
-            The default builds a convolutional ``q`` for image observations and an MLP otherwise.
-
-        ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to DQN
-            (for the default: ``hidden_sizes``, default (64, 64), the MLP's widths, after the
-            convolutions for images; and ``activation``, default ``torch.nn.ReLU``). The MLP is
-            smaller than DDPG's, TD3's and SAC's (256, 256): DQN's tasks need less, and it runs
+        env_fn (callable): Returns a new Gymnasium environment with a Discrete action space.
+            Image observations (a Box with three axes) stay images; any other observation is
+            flattened into a vector.
+        actor_critic (type): Builds the Q-network, as described above.
+        ac_kwargs (dict): Extra keyword arguments for ``actor_critic``. The default takes
+            ``hidden_sizes`` (default (64, 64): the MLP's widths, after the convolutions for
+            images) and ``activation`` (default ``torch.nn.ReLU``). These widths are a quarter of
+            DDPG's, TD3's and SAC's (256, 256): DQN's usual tasks need no more, and it runs
             several times faster on a CPU.
+        seed (int): Seeds torch, numpy, the training environment and its action space. The test
+            environment gets ``seed + 10000``, so its episodes start elsewhere.
+        steps_per_epoch (int): Environment steps in one epoch; a row of ``progress.txt`` is
+            written after each.
+        epochs (int): How many epochs to train for.
+        replay_size (int): How many transitions the buffer keeps before overwriting the oldest.
+            Each holds two observations, so image tasks usually want 1e5 or less; a buffer too
+            big for the free memory is refused before it is allocated.
+        gamma (float): Discount factor, in [0, 1].
+        lr (float): Adam's learning rate for the Q-network.
+        batch_size (int): Transitions in each minibatch.
+        update_after (int): Steps of experience to gather before the first gradient step, so
+            that early minibatches do not keep drawing the same few transitions.
+        update_every (int): Steps between bursts of updates. Each burst takes ``update_every``
+            gradient steps, so there is one gradient step per environment step however the
+            updates are grouped.
+        eps_start (float): Chance of a uniformly random action at step 0 (epsilon-greedy).
+        eps_end (float): Chance of a random action once the schedule has run out.
+        eps_decay_steps (int): Steps over which epsilon falls in a straight line from
+            ``eps_start`` to ``eps_end``; after them it stays at ``eps_end``.
+        target_update_every (int): Steps between hard copies of the Q-network into the target
+            network, as in the original DQN. Not used when ``polyak`` is given.
+        polyak (float or None): Given, the target network instead moves a little towards the
+            Q-network after every gradient step, as in DDPG, TD3 and SAC:
 
-        seed (int): Seed for random number generators. The test environment is seeded with
-            ``seed + 10000``, so test episodes start from other states than training ones.
+            .. math:: \\phi_{\\text{targ}} \\leftarrow \\phi_{\\text{targ}} + (1 - \\rho)(\\phi - \\phi_{\\text{targ}})
 
-        steps_per_epoch (int): Number of steps of interaction (state-action pairs) for the agent
-            and the environment in each epoch.
-
-        epochs (int): Number of epochs to run and train agent.
-
-        replay_size (int): Maximum length of replay buffer. (Image tasks often use 1e5: each
-            stored transition holds two images.)
-
-        gamma (float): Discount factor. (Always between 0 and 1.)
-
-        lr (float): Learning rate for the Q-network (Adam).
-
-        batch_size (int): Minibatch size for SGD.
-
-        update_after (int): Number of env interactions to collect before starting to do gradient
-            descent updates. Ensures replay buffer is full enough for useful updates.
-
-        update_every (int): Number of env interactions that should elapse between gradient descent
-            updates. Note: Regardless of how long you wait between updates, the ratio of env steps
-            to gradient steps is locked to 1.
-
-        eps_start (float): Probability of a uniformly random action at the first step
-            (epsilon-greedy exploration).
-
-        eps_end (float): Probability of a random action once the schedule has ended.
-
-        eps_decay_steps (int): Number of env steps over which epsilon decreases linearly from
-            ``eps_start`` to ``eps_end``; it stays at ``eps_end`` afterwards.
-
-        target_update_every (int): Number of env steps between hard copies of the Q-network into
-            the target network (the original DQN's target update). Ignored when ``polyak`` is given.
-
-        polyak (float or None): If given, the target network instead follows the Q-network by
-            polyak averaging after every gradient step,
-
-            .. math:: \\theta_{\\text{targ}} \\leftarrow \\rho \\theta_{\\text{targ}} + (1-\\rho) \\theta
-
-            with :math:`\\rho` = polyak (e.g. 0.995), as DDPG, TD3 and SAC do.
-
-        double_dqn (bool): Use Double DQN targets (the online network picks the next action, the
-            target network evaluates it). ``False`` gives the original DQN target.
-
-        num_test_episodes (int): Number of episodes to test the greedy policy (no random actions)
-            at the end of each epoch.
-
-        max_ep_len (int): Maximum length of trajectory / episode / rollout. An episode cut off here
-            is treated like a Gymnasium time-limit truncation: its last transition is stored as not
-            done, so its value is bootstrapped.
-
-        logger_kwargs (dict): Keyword args for EpochLogger.
-
-        save_freq (int): How often (in terms of gap between epochs) to save the current
-            Q-network. The last epoch is always saved.
-
+            with :math:`\\phi` the Q-network's parameters and :math:`\\rho` = ``polyak`` (0.995, say).
+        double_dqn (bool): Let the online network choose the next action and the target network
+            value it (Double DQN). ``False`` gives the original target, where the target
+            network does both.
+        num_test_episodes (int): Episodes of the greedy policy, with no random actions, run in
+            the test environment after each epoch. They draw no random numbers, so their number
+            leaves the training run unchanged.
+        max_ep_len (int or None): The most steps a training or test episode may last. ``None``
+            (the default) takes the environment's own time limit, ``env.spec.max_episode_steps``,
+            where it declares one (500 for CartPole-v1), and 1000 where it declares none, since
+            a greedy test episode may otherwise never end. MinAtar declares no limits, so give
+            ``max_ep_len=2500`` for whole Freeway episodes, which the game ends at 2500 steps.
+            An episode stopped by ``max_ep_len`` counts as truncated: its last transition is
+            stored as not done, so the target bootstraps from its final state.
+        logger_kwargs (dict): Keyword arguments for ``EpochLogger``.
+        save_freq (int): Save the Q-network every ``save_freq`` epochs, and always after the
+            last one.
         device (str): Where the network and the replay buffer live: ``'cpu'``, ``'cuda'`` (or
             ``'cuda:N'``), or ``'auto'`` (a GPU if PyTorch sees one). Numpy arrays appear only at the
             environment's boundary; saved models always hold CPU tensors.
-
         resume (str): A run directory to continue from its last checkpoint (written every
             ``save_freq`` epochs, with the replay buffer while it holds at most 1e6 transitions);
             pass the run's other arguments unchanged.
+        channels_first (bool or None): The layout of image observations: ``True`` for CxHxW,
+            ``False`` for HxWxC. ``None`` decides from the source (MinAtar gives HxWxC; stacked
+            frames from ``FrameStackObservation`` are CxHxW) or else from the shape, and refuses
+            a shape whose first and last axes are equally long. Ignored for vector observations.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs, replay_size=replay_size,
                         batch_size=batch_size, update_every=update_every, eps_decay_steps=eps_decay_steps,
                         target_update_every=target_update_every, num_test_episodes=num_test_episodes,
-                        max_ep_len=max_ep_len, save_freq=save_freq)
+                        save_freq=save_freq)
+    if max_ep_len is not None:
+        check_positive_ints(max_ep_len=max_ep_len)
     check_nonnegative_ints(update_after=update_after)
     check_unit_interval(gamma=gamma, eps_start=eps_start, eps_end=eps_end)
     is_fraction = isinstance(polyak, (int, float)) and not isinstance(polyak, bool) and 0 <= polyak <= 1
@@ -204,22 +222,24 @@ def dqn(
           f"polyak must be None (hard target copies) or a number between 0 and 1, not {polyak!r}.")
     check_positive_numbers(lr=lr)
     check_seed(seed)
+    check(channels_first is None or isinstance(channels_first, bool),
+          f"channels_first must be None, True or False, not {channels_first!r}.")
 
-    # Special function to avoid certain slowdowns from PyTorch + MPI combo.
+    # Keep torch to one thread per process when running under MPI
     setup_pytorch_for_mpi()
 
-    # Set up logger and save configuration
+    # The logger, and config.json with every argument of this run
     logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
     # Network and replay buffer live on one device; numpy appears only at the env's boundary
     device = core.get_device(device)
 
-    # Random seed
+    # Seed the global generators
     torch.manual_seed(seed)
     np.random.seed(seed)
 
-    # Instantiate environment, and a second one for test episodes. Images stay images (for the
+    # One environment to train in, one for test episodes. Images stay images (for the
     # convolutional Q-network); any other observation becomes a flat vector.
     def make_env():
         env = setup_env(env_fn, "dqn", flatten=False)
@@ -227,59 +247,74 @@ def dqn(
 
     env, test_env = make_env(), make_env()
     obs_shape = env.observation_space.shape
+    if max_ep_len is None:
+        # The env's own time limit where it declares one, else 1000 so that a greedy test
+        # episode that never ends (MinAtar Seaquest's sub can idle forever) cannot hang the run
+        max_ep_len = (env.spec.max_episode_steps if env.spec is not None else None) or 1000
+
+    # Environments may number their actions from start (Discrete(n, start=k)); the buffer and
+    # the Q-network's columns count from 0
+    act_start = int(env.action_space.start)
 
     # Images (uint8 pixels, or MinAtar's boolean channels) are stored as uint8, everything else as float32
     obs_dtype = torch.uint8 if env.observation_space.dtype in (np.uint8, np.bool_) else torch.float32
 
-    # Create Q-network module and target network
+    # The Q-network learns; the target network, a copy, supplies the targets
+    if core.is_image_space(env.observation_space):
+        # The layout is settled here, where the env is known, and saved with the model's arguments
+        ac_kwargs = dict(ac_kwargs, channels_first=image_channels_first(
+            env, ac_kwargs.get("channels_first") if channels_first is None else channels_first))
     ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs).to(device)
     ac_targ = deepcopy(ac)
 
-    # Freeze target network with respect to the optimizer (only update via copies or polyak averaging)
+    # The target network changes only by copies (or polyak averaging), never by the optimizer
     for p in ac_targ.parameters():
         p.requires_grad = False
     # The parameter lists that polyak averaging pairs up, made once
     params, targ_params = list(ac.parameters()), list(ac_targ.parameters())
 
-    # Experience buffer
+    # Replay buffer, refused in one sentence when it would not fit in memory: a transition holds
+    # two observations, an int64 action, and float32 reward and done
+    obs_bytes = int(np.prod(obs_shape)) * obs_dtype.itemsize
+    check_replay_fits("dqn", replay_size, 2 * obs_bytes + 8 + 4 + 4, device)
     replay_buffer = ReplayBuffer(obs_shape=obs_shape, obs_dtype=obs_dtype, size=replay_size, device=device)
 
-    # Count variables
+    # Say how big the network is
     logger.log("\nNumber of parameters: \t q: %d\n" % core.count_vars(ac.q))
 
-    # Set up function for computing the DQN Q-loss
+    # DQN's loss on a batch: Huber loss between Q(s, a) and the target
     def compute_loss_q(data):
         o, a = data["obs"], data["act"]
         q = ac.q(o).gather(-1, a.unsqueeze(-1)).squeeze(-1)
 
-        # Bellman backup for Q function
+        # The target, from the frozen network
         backup = compute_q_target(data, ac, ac_targ, gamma, double_dqn)
 
-        # Huber loss against Bellman backup: squared for TD errors within 1, linear beyond
+        # Huber loss: squared for TD errors within 1, linear beyond, so outliers give bounded gradients
         loss_q = F.huber_loss(q, backup, delta=1.0)
 
-        # Useful info for logging
+        # Q-values for the epoch's statistics
         loss_info = dict(QVals=q.detach())
 
         return loss_q, loss_info
 
-    # Set up optimizer for the Q-network
+    # Adam for the Q-network
     # (fused: Adam updates all parameters in one kernel, faster for many small steps)
     q_optimizer = Adam(ac.q.parameters(), lr=lr, fused=True)
 
-    # Set up model saving
+    # What model.pt holds, and what a checkpoint holds for resuming
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, test_env=test_env, ac=ac, ac_targ=ac_targ, q_optimizer=q_optimizer,
                             replay_buffer=replay_buffer)
 
     def update(data):
-        # Run one gradient descent step for Q.
+        # One gradient step on the Q-network
         q_optimizer.zero_grad()
         loss_q, loss_info = compute_loss_q(data)
         loss_q.backward()
         q_optimizer.step()
 
-        # Record things
+        # Keep the numbers for this epoch's row
         logger.store(LossQ=loss_q.item(), **loss_info)
 
         # With polyak given, the target network follows by polyak averaging.
@@ -287,12 +322,14 @@ def dqn(
             core.polyak_update(params, targ_params, polyak)
 
     def epsilon_at(t):
-        # Linear decay from eps_start to eps_end over eps_decay_steps, then constant
+        # Falls linearly from eps_start to eps_end over eps_decay_steps, then stays at eps_end
         frac = min(t / eps_decay_steps, 1.0)
         return eps_start + frac * (eps_end - eps_start)
 
     def get_action(o, epsilon):
-        if np.random.rand() < epsilon:
+        # At epsilon = 0 (test episodes) no random number is drawn, so testing leaves the
+        # training run's random stream where it was
+        if epsilon > 0 and np.random.rand() < epsilon:
             return env.action_space.sample()
         return int(ac.act(torch.as_tensor(o, device=device)))
 
@@ -301,13 +338,13 @@ def dqn(
             o, _ = test_env.reset()
             terminated, truncated, ep_ret, ep_len = False, False, 0, 0
             while not (terminated or truncated or ep_len == max_ep_len):
-                # Take greedy actions at test time (epsilon=0)
+                # Greedy actions only: epsilon = 0
                 o, r, terminated, truncated, _ = test_env.step(get_action(o, 0))
                 ep_ret += r
                 ep_len += 1
             logger.store(TestEpRet=ep_ret, TestEpLen=ep_len)
 
-    # Prepare for interaction with environment
+    # The first episode; a resumed run carries on with the one it saved instead
     total_steps = steps_per_epoch * epochs
     start_time = time.time()
     o, _ = env.reset(seed=seed)
@@ -317,7 +354,7 @@ def dqn(
     if resume:  # continue a stopped run where its last checkpoint left off
         start_epoch, o, ep_ret, ep_len = logger.restore_checkpoint()
 
-    # Main loop: collect experience in env and update/log each epoch
+    # One environment step per iteration; updates, target copies and the epoch's row when due
     for t in range(start_epoch * steps_per_epoch, total_steps):
         # Epsilon-greedy: a uniformly random action with probability epsilon, else the greedy one.
         epsilon = epsilon_at(t)
@@ -328,22 +365,22 @@ def dqn(
         ep_ret += r
         ep_len += 1
 
-        # Store experience to replay buffer. Only a termination is "done": a time-limit cut-off
-        # (truncated) is not, and its backup bootstraps from next_o, the real next observation.
-        replay_buffer.store(o, a, r, next_o, terminated)
+        # Store the transition, with the action as an index from 0. Only a termination is
+        # "done": a time-limit cut-off (truncated) is not, and its backup bootstraps from next_o,
+        # the real next observation.
+        replay_buffer.store(o, a - act_start, r, next_o, terminated)
 
-        # Super critical, easy to overlook step: make sure to update
-        # most recent observation!
+        # The next step starts from where this one ended
         o = next_o
 
-        # End of trajectory handling
+        # At the end of an episode: log its return and length, and start a new one
         truncated = truncated or ep_len == max_ep_len
         if terminated or truncated:
             logger.store(EpRet=ep_ret, EpLen=ep_len)
             o, _ = env.reset()
             ep_ret, ep_len = 0, 0
 
-        # Update handling
+        # Every update_every steps, once there is enough data: a burst of update_every updates
         if t >= update_after and t % update_every == 0:
             for j in range(update_every):
                 batch = replay_buffer.sample_batch(batch_size)
@@ -353,18 +390,18 @@ def dqn(
         if polyak is None and t % target_update_every == 0:
             ac_targ.load_state_dict(ac.state_dict())
 
-        # End of epoch handling
+        # At the end of an epoch: save, test, and write the epoch's row
         if (t + 1) % steps_per_epoch == 0:
             epoch = (t + 1) // steps_per_epoch
 
-            # Save model
+            # model.pt, every save_freq epochs and after the last
             if (epoch % save_freq == 0) or (epoch == epochs):
                 logger.save_state({}, None)
 
-            # Test the performance of the greedy version of the agent.
+            # How well the greedy policy does now
             test_agent()
 
-            # Log info about epoch
+            # One row of progress.txt
             logger.log_tabular("Epoch", epoch)
             logger.log_tabular("EpRet", with_min_and_max=True)
             logger.log_tabular("TestEpRet", with_min_and_max=True)
