@@ -217,3 +217,18 @@ def test_uint8_scaling_survives_saving_and_test_policy(tmp_path):
         logits = ac.pi.logits_net(raw / 255)[0]
     _, get_action = load_policy_and_env(str(tmp_path), deterministic=True)
     assert int(get_action(raw[0].numpy().astype(np.uint8))) == int(logits.argmax())
+
+
+def test_trpo_failed_line_search_is_logged_apart_from_a_late_success(monkeypatch, tmp_path):
+    """BacktrackIters is the index of the accepted try, or backtrack_iters when none was accepted."""
+    trpo_module = module_of("trpo")
+    solve = trpo_module.core.conjugate_gradient
+    # Pointing the step uphill makes every step size raise the loss, so the line search must fail.
+    monkeypatch.setattr(trpo_module.core, "conjugate_gradient", lambda *args, **kw: -solve(*args, **kw))
+    _, before, after = run_capturing("trpo", lambda: gym.make("CartPole-v1"), monkeypatch, tmp_path,
+                                     backtrack_iters=4)
+    row = pd.read_table(tmp_path / "progress.txt").iloc[-1]
+    assert row["BacktrackIters"] == 4
+    assert row["KL"] == 0 and row["DeltaLossPi"] == 0
+    for name, value in before.pi.state_dict().items():
+        torch.testing.assert_close(after.pi.state_dict()[name], value, rtol=0, atol=0)

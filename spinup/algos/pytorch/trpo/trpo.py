@@ -139,6 +139,10 @@ def trpo(
           or (B, act_dim); an index for discrete actions. The loop acts through this alone and
           gets V and log pi of the whole epoch from ``pi`` and ``v`` in one pass at its end.
 
+        Observations reach ``ac`` as the environment gives them, cast to float32. The default
+        networks scale uint8 ones (pixels, RAM bytes) by 1/255 themselves; the sampled action of
+        a ``Discrete(n, start=k)`` space is an index 0..n-1, which the loop shifts by k.
+
         TRPO also needs ``torch.distributions.kl_divergence`` to know the KL between two of
         ``ac.pi``'s distributions, as it does for the default Normal and Categorical.
 
@@ -279,15 +283,16 @@ def trpo(
             kl, pi_l_new = set_and_eval(step=1.0)
         else:
             # Try steps 1, c, c^2, ... c^(K-1) and take the first that keeps the measured KL
-            # within delta and the loss no worse; if none does, stay put.
+            # within delta and the loss no worse; if none does, stay put and log K.
             for j in range(backtrack_iters):
                 kl, pi_l_new = set_and_eval(step=backtrack_coeff**j)
                 if kl <= delta and pi_l_new <= pi_l_old:
                     logger.log(f"Line search accepted the step scaled by {backtrack_coeff}^{j}.")
                     break
-                if j == backtrack_iters - 1:
-                    logger.log("Line search found no acceptable step; the policy keeps its parameters.")
-                    kl, pi_l_new = set_and_eval(step=0.0)
+            else:
+                logger.log("Line search found no acceptable step; the policy keeps its parameters.")
+                kl, pi_l_new = set_and_eval(step=0.0)
+                j = backtrack_iters
             logger.store(BacktrackIters=j)
 
         for _ in range(train_v_iters):

@@ -129,6 +129,10 @@ def vpg(
           or (B, act_dim); an index for discrete actions. The loop acts through this alone and
           gets V and log pi of the whole epoch from ``pi`` and ``v`` in one pass at its end.
 
+        Observations reach ``ac`` as the environment gives them, cast to float32. The default
+        networks scale uint8 ones (pixels, RAM bytes) by 1/255 themselves; the sampled action of
+        a ``Discrete(n, start=k)`` space is an index 0..n-1, which the loop shifts by k.
+
     Args:
         env_fn (callable): Takes no arguments and returns the Gymnasium environment to train in:
             ``reset`` gives ``(obs, info)`` and ``step`` gives ``(obs, rew, terminated, truncated,
