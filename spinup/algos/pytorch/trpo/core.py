@@ -130,11 +130,12 @@ class MLPActorCritic(nn.Module):
     """A policy and a value function with separate MLPs, for Box or Discrete action spaces.
 
     Args:
-        observation_space: A one-dimensional Box space (``spinup.utils.envs`` flattens others).
-            With dtype uint8 the networks scale its values by 1/255 (see ``obs_scale``).
-        action_space: A Box (Gaussian policy) or Discrete (categorical policy) space.
-        hidden_sizes: Widths of the hidden layers of both networks.
-        activation: The hidden layers' activation, a ``torch.nn`` module class.
+        observation_space (gymnasium.spaces.Box): One-dimensional (``spinup.utils.envs`` flattens
+            others). With dtype uint8 the networks scale its values by 1/255 (see ``obs_scale``).
+        action_space (gymnasium.spaces.Space): A Box (Gaussian policy) or Discrete (categorical
+            policy) space.
+        hidden_sizes (tuple of int): Widths of the hidden layers of both networks.
+        activation (type): The hidden layers' activation, a ``torch.nn`` module class.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nn.Tanh):
