@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from spinup.utils.checks import check, check_nonnegative_ints, check_positive_ints
-from spinup.utils.serialization_utils import rebuild_model, safe_torch_load
+from spinup.utils.serialization_utils import dict_to_space, rebuild_model, safe_torch_load
 
 
 def _model_path(fpath: str, itr) -> str:
@@ -58,11 +58,30 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
     ac = rebuild_model(record)
     ac.eval()
     env = _rebuild_env(fpath, record, render_mode)
+    to_env = _env_action_maker(dict_to_space(record["action_space"]))
 
     def get_action(o):
-        return ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32), deterministic=deterministic)
+        return to_env(ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32), deterministic=deterministic))
 
     return env, get_action
+
+
+def _env_action_maker(action_space):
+    """What training does between the network's action and ``env.step``, so both see the same.
+
+    A Box action is clipped to the bounds (a Gaussian sample can fall outside them, and an
+    environment that charges for large actions would otherwise score the policy lower than
+    training did). A discrete action leaves the network as an index 0..n-1 and is shifted by
+    the space's ``start``. For networks that already act inside the bounds, the clip changes
+    nothing.
+    """
+    from gymnasium import spaces
+
+    if isinstance(action_space, spaces.Box):
+        return lambda a: np.clip(a, action_space.low, action_space.high)
+    if isinstance(action_space, spaces.Discrete):
+        return lambda a: int(a) + int(action_space.start)
+    return lambda a: a
 
 
 def _rebuild_env(fpath, record, render_mode):

@@ -35,7 +35,7 @@ class VPGBuffer:
         self.paths = []  # (slice of the buffer, V of the observation after its last step) per trajectory
 
     def store(self, obs, act, rew):
-        """Append one timestep of agent-environment interaction."""
+        """Record one step: the observation acted on, the action sampled and the reward."""
         assert self.ptr < self.max_size, "the buffer is full: call get() once per epoch"
         self.obs_buf[self.ptr] = obs
         self.act_buf[self.ptr] = act
@@ -57,11 +57,13 @@ class VPGBuffer:
         rews = np.append(self.rew_buf[path_slice], last_val)
         vals = np.append(vals, last_val)
 
-        # the next two lines implement GAE-Lambda advantage calculation
+        # TD errors delta_t = r_t + gamma V(s_t+1) - V(s_t); their (gamma lambda)-discounted sums
+        # from t onward are the GAE advantages.
         deltas = rews[:-1] + self.gamma * vals[1:] - vals[:-1]
         self.adv_buf[path_slice] = core.discount_cumsum(deltas, self.gamma * self.lam)
 
-        # the next line computes rewards-to-go, to be targets for the value function
+        # The critic's regression targets: discounted rewards-to-go, with last_val standing in
+        # for whatever reward a cut-off trajectory would still have collected.
         self.ret_buf[path_slice] = core.discount_cumsum(rews, self.gamma)[:-1]
 
     def get(self, ac):
@@ -78,7 +80,8 @@ class VPGBuffer:
         for path_slice, last_val in self.paths:
             self.compute_advantages(path_slice, val[path_slice], last_val)
         self.ptr, self.path_start_idx, self.paths = 0, 0, []
-        # advantage normalisation, with statistics over all MPI processes
+        # Mean 0 and std 1 over the whole batch, all MPI processes together, so the step size
+        # does not depend on the scale of the rewards.
         adv_mean, adv_std = mpi_statistics_scalar(self.adv_buf)
         # in place: the buffer stays float32 (a new array would be float64, as adv_mean is)
         self.adv_buf[:] = (self.adv_buf - adv_mean) / (adv_std + 1e-8)
@@ -103,53 +106,62 @@ def vpg(
     save_freq=10,
     resume=None,
 ):
-    """
-    Vanilla Policy Gradient (with GAE-Lambda for advantage estimation).
+    """Train a policy with the vanilla policy gradient: one Adam step per batch on log pi times A.
+
+    Every epoch collects ``steps_per_epoch`` steps with the current policy, computes GAE-Lambda
+    advantages, and takes a single gradient step on the policy. One step only, because the
+    gradient estimate holds at the policy that collected the data and nowhere else; PPO and TRPO
+    are ways of safely going further with the same batch. The value function is fitted to the
+    rewards-to-go afterwards and serves as the baseline of the next epoch's advantages.
+
+    The actor-critic contract:
+        ``actor_critic(observation_space, action_space, **ac_kwargs)`` returns a ``torch.nn.Module``
+        ``ac`` with the three members below. ``B`` is a batch size, observations are float32
+        tensors of shape (B, obs_dim), and a single observation of shape (obs_dim,) works too.
+
+        - ``ac.pi(obs, act=None) -> (dist, logp_a)``: ``dist`` is a ``torch.distributions``
+          object holding B action distributions; ``logp_a`` (B,) is log pi(act|obs) for the
+          actions ``act`` (B, act_dim), or (B,) of indices for discrete actions, and ``None``
+          when no actions are passed.
+        - ``ac.v(obs) -> v``: value estimates of shape (B,). Squeeze the network's last axis:
+          a (B, 1) tensor minus returns of shape (B,) broadcasts to (B, B) without any error.
+        - ``ac.act(obs) -> a``: a sampled action as a NumPy array, (act_dim,) for one observation
+          or (B, act_dim); an index for discrete actions. The loop acts through this alone and
+          gets V and log pi of the whole epoch from ``pi`` and ``v`` in one pass at its end.
+
+        Observations reach ``ac`` as the environment gives them, cast to float32. The default
+        networks scale uint8 ones (pixels, RAM bytes) by 1/255 themselves; the sampled action of
+        a ``Discrete(n, start=k)`` space is an index 0..n-1, which the loop shifts by k.
 
     Args:
-        env_fn : A function which creates a copy of the environment. The environment must satisfy
-            the Gymnasium API (``reset`` returns ``(obs, info)``, ``step`` returns
-            ``(obs, rew, terminated, truncated, info)``).
-
-        actor_critic: The constructor method for a PyTorch Module with an ``act`` method, a
-            ``pi`` module, and a ``v`` module, exactly as for
-            :func:`spinup.algos.pytorch.ppo.ppo.ppo` (see its docstring for the shapes):
-            ``act(obs)`` returns numpy actions (batch, act_dim); ``pi(obs, act)`` returns a torch
-            Distribution and the log-probs of ``act``; ``v(obs)`` returns value estimates of shape
-            (batch,). V and the log-probs of the epoch's batch are computed in one pass at its end.
-
-        ac_kwargs (dict): Any kwargs appropriate for the ActorCritic object you provided to PPO
-            (for the default: ``hidden_sizes``, ``activation``).
-
-        seed (int): Seed for random number generators.
-
-        steps_per_epoch (int): Number of steps of interaction (state-action pairs) for the agent
-            and the environment in each epoch, summed over all MPI processes.
-
-        epochs (int): Number of epochs of interaction (equivalent to number of policy updates) to
-            perform.
-
-        gamma (float): Discount factor. (Always between 0 and 1.)
-
-        pi_lr (float): Learning rate for the policy optimizer (one step per epoch).
-
-        vf_lr (float): Learning rate for the value function optimizer.
-
-        train_v_iters (int): Number of gradient descent steps to take on the value function per
-            epoch.
-
-        lam (float): Lambda for GAE-Lambda. (Always between 0 and 1, close to 1.)
-
-        max_ep_len (int): Maximum length of trajectory / episode / rollout. An episode cut off here
-            is treated like a Gymnasium time-limit truncation: its return is bootstrapped.
-
-        logger_kwargs (dict): Keyword args for EpochLogger.
-
-        save_freq (int): How often (in terms of gap between epochs) to save the current policy and
-            value function. The last epoch is always saved.
-
-        resume (str): A run directory to continue from its last checkpoint (written every
-            ``save_freq`` epochs); pass the run's other arguments unchanged.
+        env_fn (callable): Takes no arguments and returns the Gymnasium environment to train in:
+            ``reset`` gives ``(obs, info)`` and ``step`` gives ``(obs, rew, terminated, truncated,
+            info)``.
+        actor_critic (callable): Builds ``ac`` from the environment's two spaces, as set out in
+            the contract above. The default is ``core.MLPActorCritic``.
+        ac_kwargs (dict): Extra keyword arguments for ``actor_critic``; the default networks take
+            ``hidden_sizes`` and ``activation``.
+        seed (int): Seeds torch, NumPy and the environment. MPI process k adds 10000 * k, so the
+            workers gather different experience.
+        steps_per_epoch (int): Environment steps per epoch for all MPI processes together; each of
+            N processes takes ``steps_per_epoch // N``. They form one batch for the update.
+        epochs (int): Rounds of collecting a batch and updating on it.
+        gamma (float): Discount factor in [0, 1]: what a reward one step later is worth compared
+            with the same reward now.
+        pi_lr (float): Adam's step size for the policy, which takes one step per epoch.
+        vf_lr (float): Adam's step size for the value function.
+        train_v_iters (int): Adam steps on the value loss every epoch, all of them every time
+            (0 leaves the value function as it was initialised).
+        lam (float): The lambda of GAE-Lambda, in [0, 1]. Small values lean on the critic (less
+            variance, more bias); 1 uses the whole discounted return minus V(s_t).
+        max_ep_len (int): A step limit per episode, on top of any the environment sets. Reaching
+            it counts as a truncation: the unfinished return is bootstrapped from V.
+        logger_kwargs (dict): Keyword arguments for ``EpochLogger`` (``output_dir``, ``exp_name``).
+        save_freq (int): Every this many epochs, and after the last one, ``pyt_save/model.pt``
+            is rewritten with the networks as that epoch's update left them, and a checkpoint to
+            resume from is written.
+        resume (str): The directory of an earlier run of the same arguments. Training continues
+            from its newest checkpoint; in one process the result matches an uninterrupted run.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs,
                         max_ep_len=max_ep_len, save_freq=save_freq)
@@ -158,62 +170,48 @@ def vpg(
     check_positive_numbers(pi_lr=pi_lr, vf_lr=vf_lr)
     check_seed(seed)
 
-    # Special function to avoid certain slowdowns from PyTorch + MPI combo.
+    # One torch thread per process: the networks are small, and threads competing for shared cores
+    # cost more than they gain.
     setup_pytorch_for_mpi()
 
-    # Set up logger and save configuration
     logger = EpochLogger(**logger_kwargs, resume=resume)
     logger.save_config(locals())
 
-    # Random seed: each MPI process gets its own stream
     seed += 10000 * proc_id()
     torch.manual_seed(seed)
     np.random.seed(seed)
 
-    # Instantiate environment
     env = setup_env(env_fn, "vpg")
-    obs_dim = env.observation_space.shape
-    act_dim = env.action_space.shape
-
-    # Create actor-critic module
     ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs)
+    sync_params(ac)  # every process starts from rank 0's weights
+    logger.log(f"\nNumber of parameters: pi {core.count_vars(ac.pi)}, v {core.count_vars(ac.v)}\n")
 
-    # Sync params across processes
-    sync_params(ac)
+    local_steps_per_epoch = steps_per_epoch // num_procs()
+    buf = VPGBuffer(env.observation_space.shape, env.action_space.shape, local_steps_per_epoch, gamma, lam)
 
-    # Count variables
-    var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.v])
-    logger.log("\nNumber of parameters: \t pi: %d, \t v: %d\n" % var_counts)
-
-    # Set up experience buffer
-    local_steps_per_epoch = int(steps_per_epoch / num_procs())
-    buf = VPGBuffer(obs_dim, act_dim, local_steps_per_epoch, gamma, lam)
-
-    # Set up function for computing VPG policy loss
+    # Minus the mean of log pi(a|s) A(s, a) (Adam minimises): its gradient is the policy gradient.
     def compute_loss_pi(data):
         obs, act, adv, logp_old = data["obs"], data["act"], data["adv"], data["logp"]
 
-        # Policy loss
         pi, logp = ac.pi(obs, act)
         loss_pi = -(logp * adv).mean()
 
-        # Useful extra info
+        # The sample mean of log pi_old - log pi estimates KL(pi_old || pi) on the batch's states.
         approx_kl = (logp_old - logp).mean().item()
         ent = pi.entropy().mean().item()
         pi_info = dict(kl=approx_kl, ent=ent)
 
         return loss_pi, pi_info
 
-    # Set up function for computing value loss
+    # Mean squared error between V(s_t) and the rewards-to-go.
     def compute_loss_v(data):
         obs, ret = data["obs"], data["ret"]
         return ((ac.v(obs) - ret) ** 2).mean()
 
-    # Set up optimizers for policy and value function
     pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr)
     vf_optimizer = Adam(ac.v.parameters(), lr=vf_lr)
 
-    # Set up model saving
+    # model.pt holds the networks alone (for test_policy); a checkpoint holds all a resume needs.
     logger.setup_pytorch_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
 
@@ -225,113 +223,98 @@ def vpg(
         pi_l_old = pi_l_old.item()
         v_l_old = compute_loss_v(data).item()
 
-        # Train policy with a single step of gradient descent
+        # One step: the gradient was estimated at this policy, and only there is it right.
         pi_optimizer.zero_grad()
         loss_pi, pi_info = compute_loss_pi(data)
         loss_pi.backward()
-        mpi_avg_grads(ac.pi)  # average grads across MPI processes
+        mpi_avg_grads(ac.pi)  # each process's gradient is the mean over all processes' data
         pi_optimizer.step()
-        with torch.no_grad():  # measured after the step: how far the one step moved the policy
+        with torch.no_grad():  # KL and the loss change describe the policy this update leaves
             loss_pi, pi_info = compute_loss_pi(data)
 
-        # Value function learning
-        for i in range(train_v_iters):
+        for _ in range(train_v_iters):
             vf_optimizer.zero_grad()
-            loss_v = compute_loss_v(data)
-            loss_v.backward()
-            mpi_avg_grads(ac.v)  # average grads across MPI processes
+            compute_loss_v(data).backward()
+            mpi_avg_grads(ac.v)
             vf_optimizer.step()
-        with torch.no_grad():  # measured after the steps (and defined when there are none)
+        with torch.no_grad():  # after the steps, and still defined when there are none
             loss_v = compute_loss_v(data)
 
-        # Log changes from update
         kl, ent = pi_info["kl"], pi_info_old["ent"]
         logger.store(LossPi=pi_l_old, LossV=v_l_old, KL=kl, Entropy=ent,
                      DeltaLossPi=(loss_pi.item() - pi_l_old), DeltaLossV=(loss_v.item() - v_l_old))
 
-    # Prepare for interaction with environment
     start_time = time.time()
     o, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     ep_ret, ep_len, start_epoch = 0, 0, 0
-    if resume:  # continue a stopped run where its last checkpoint left off
+    if resume:  # the checkpoint also holds the observation and the episode in progress
         start_epoch, o, ep_ret, ep_len = logger.restore_checkpoint()
 
-    # Main loop: collect experience in env and update/log each epoch
     for epoch in range(start_epoch, epochs):
         for t in range(local_steps_per_epoch):
             a = ac.act(torch.as_tensor(o, dtype=torch.float32))
-
             next_o, r, terminated, truncated, _ = env.step(core.to_env_action(a, env.action_space))
-            ep_ret += r
-            ep_len += 1
+            ep_ret, ep_len = ep_ret + r, ep_len + 1
 
-            # save (V and log pi of the batch are computed at the end of the epoch, in one pass)
+            # The buffer pairs the action with the observation it was chosen from, so o moves on
+            # only after storing.
             buf.store(o, a, r)
-
-            # Update obs (critical!)
             o = next_o
 
             truncated = truncated or ep_len == max_ep_len
             epoch_ended = t == local_steps_per_epoch - 1
-
             if terminated or truncated or epoch_ended:
-                # A terminal state has no future; a cut-off (time limit or end of epoch) does, and
-                # V(s') of the real next observation stands in for it.
+                # After a true terminal state no more reward comes, so the tail is 0. A cut-off
+                # episode would have gone on: V of the real next observation estimates the rest.
                 with torch.no_grad():
                     v = 0.0 if terminated else ac.v(torch.as_tensor(o, dtype=torch.float32)).item()
                 buf.finish_path(v)
-                if terminated or truncated:
-                    # only save EpRet / EpLen if the episode really ended
+                if terminated or truncated:  # a trajectory cut by the epoch's end is no episode
                     logger.store(EpRet=ep_ret, EpLen=ep_len)
                     o, _ = env.reset()
                     ep_ret, ep_len = 0, 0
 
-        # Save model
-        if (epoch % save_freq == 0) or (epoch == epochs - 1):
-            logger.save_state({}, None)
-
-        # Perform VPG update!
         update()
 
-        # Log info about epoch
         logger.log_tabular("Epoch", epoch)
         logger.log_tabular("EpRet", with_min_and_max=True)
         logger.log_tabular("EpLen", average_only=True)
         logger.log_tabular("VVals", with_min_and_max=True)
         logger.log_tabular("TotalEnvInteracts", (epoch + 1) * local_steps_per_epoch * num_procs())
-        logger.log_tabular("LossPi", average_only=True)
-        logger.log_tabular("LossV", average_only=True)
-        logger.log_tabular("DeltaLossPi", average_only=True)
-        logger.log_tabular("DeltaLossV", average_only=True)
-        logger.log_tabular("Entropy", average_only=True)
-        logger.log_tabular("KL", average_only=True)
+        for key in ("LossPi", "LossV", "DeltaLossPi", "DeltaLossV", "Entropy", "KL"):
+            logger.log_tabular(key, average_only=True)
         logger.log_tabular("Time", time.time() - start_time)
         logger.dump_tabular()
 
-        # Checkpoint for resuming (every save_freq epochs, and on Ctrl-C)
-        logger.save_checkpoint(epoch + 1, o, ep_ret, ep_len)
+        # Saved after the update, so model.pt is the policy this epoch produced. Neither save
+        # draws random numbers, so a resumed run stays identical to an uninterrupted one.
+        if epoch % save_freq == 0 or epoch == epochs - 1:
+            logger.save_state({}, None)
+        logger.save_checkpoint(epoch + 1, o, ep_ret, ep_len)  # every save_freq epochs, and on Ctrl-C
 
 
 if __name__ == "__main__":
+    # Run this file directly for the algorithm alone, without the spinup command's sweeps and checks:
+    #   python -m spinup.algos.pytorch.vpg.vpg --env CartPole-v1 --cpu 1
     import argparse
 
     from spinup.utils.envs import make_env_fn
     from spinup.utils.run_utils import setup_logger_kwargs
 
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description="Train VPG on a Gymnasium environment.")
     parser.add_argument("--env", type=str, default="HalfCheetah-v5")
-    parser.add_argument("--hid", type=int, default=64)
-    parser.add_argument("--l", type=int, default=2)
+    parser.add_argument("--hid", type=int, default=64, help="width of each hidden layer")
+    parser.add_argument("--l", type=int, default=2, help="number of hidden layers")
     parser.add_argument("--gamma", type=float, default=0.99)
     parser.add_argument("--seed", "-s", type=int, default=0)
-    parser.add_argument("--cpu", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--cpu", type=int, default=4, help="MPI processes")
+    parser.add_argument("--steps", type=int, default=4000, help="steps per epoch")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--exp_name", type=str, default="vpg")
     args = parser.parse_args()
 
-    mpi_fork(args.cpu)  # run parallel code with mpi
+    mpi_fork(args.cpu)  # relaunch this script as args.cpu MPI processes (nothing happens for 1)
 
     vpg(make_env_fn(args.env), actor_critic=core.MLPActorCritic,
         ac_kwargs=dict(hidden_sizes=[args.hid] * args.l), gamma=args.gamma,
