@@ -158,7 +158,9 @@ def test_discrete_start_honoured_when_acting_and_stored_from_zero(tmp_path, monk
     (buf,) = buffers
     assert set(buf.act_buf[: buf.size].tolist()) <= {0, 1, 2}
     _, get_action = load_policy_and_env(str(tmp_path))
-    assert int(get_action(np.zeros(2, np.float32))) in (1, 2, 3)
+    # test_policy shifts the network's index by start exactly once
+    for t in range(9):
+        assert int(get_action(np.full(2, t / 8, np.float32))) in (1, 2, 3)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -162,9 +162,6 @@ class QNetwork(nn.Module):
                  channels_first=None):
         super().__init__()
         n_actions = int(action_space.n)
-        # The environment may number its actions from start (Discrete(n, start=k)); q's outputs
-        # are indexed from 0, so act() adds start back.
-        self.act_start = int(action_space.start)
         obs_scale = obs_scale_for(observation_space)
         if is_image_space(observation_space):
             obs_shape = observation_space.shape
@@ -174,10 +171,14 @@ class QNetwork(nn.Module):
             self.q = MLPQFunction(observation_space.shape[0], n_actions, hidden_sizes, activation, obs_scale)
 
     def act(self, obs, deterministic=False):
-        """The action with the highest Q-value, in the environment's numbering, as a numpy array.
+        """The index (from 0) of the action with the highest Q-value, as a numpy array.
+
+        An environment that numbers its actions from ``start`` (``Discrete(n, start=k)``) gets
+        ``start + index``: the training loop and ``test_policy`` add it, as they do for the
+        on-policy algorithms.
 
         The greedy choice is already deterministic, so ``deterministic`` changes nothing; DQN's
         random actions are chosen by the training loop (epsilon-greedy), not by the network.
         """
         with torch.no_grad():
-            return (self.q(obs).argmax(dim=-1) + self.act_start).cpu().numpy()
+            return self.q(obs).argmax(dim=-1).cpu().numpy()

@@ -331,7 +331,7 @@ def dqn(
         # training run's random stream where it was
         if epsilon > 0 and np.random.rand() < epsilon:
             return env.action_space.sample()
-        return int(ac.act(torch.as_tensor(o, device=device)))
+        return int(ac.act(torch.as_tensor(o, device=device))) + act_start
 
     def test_agent():
         for j in range(num_test_episodes):
