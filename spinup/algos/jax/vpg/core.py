@@ -46,8 +46,8 @@ def count_vars(module: nnx.Module) -> int:
 def discount_cumsum(x: np.ndarray, discount: float) -> np.ndarray:
     """Discounted cumulative sums of a vector, from each index to the end.
 
-    input:  [x0, x1, x2]
-    output: [x0 + discount * x1 + discount^2 * x2,  x1 + discount * x2,  x2]
+    y[t] = sum over k >= 0 of discount^k * x[t + k]; so [1, 1, 1] with discount 0.5 gives
+    [1.75, 1.5, 1].
     """
     # A first-order IIR filter run backwards computes y[t] = x[t] + discount * y[t+1] in C.
     return scipy.signal.lfilter([1], [1, float(-discount)], x[::-1], axis=0)[::-1]
