@@ -1,0 +1,146 @@
+"""The JAX twins of VPG, TRPO and PPO: truncation, same-seed runs, resuming, MPI and the command line."""
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gymnasium as gym
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from flax import nnx
+
+from spinup.utils import mpi_tools
+from test_reliability import CrashAt, read_progress
+
+JAX_ON_POLICY = ["vpg_jax", "trpo_jax", "ppo_jax"]
+
+
+def algorithm(name):
+    return getattr(importlib.import_module("spinup"), name)
+
+
+def small_kwargs(name):
+    kw = dict(steps_per_epoch=400, epochs=4, save_freq=1, train_v_iters=3)
+    if name == "ppo_jax":
+        kw["train_pi_iters"] = 3
+    return kw
+
+
+class KnownCritic(nnx.Module):
+    """V(s) = 10 * s[0] + s[1], whatever training does (its one weight is multiplied by zero)."""
+
+    def __init__(self):
+        self.w = nnx.Param(jnp.zeros(()))
+
+    def __call__(self, obs):
+        return 10 * obs[..., 0] + obs[..., 1] + 0 * self.w[...]
+
+
+@pytest.mark.parametrize("algo", ["vpg", "trpo", "ppo"])
+def test_truncation_is_bootstrapped_and_termination_is_not(algo, scripted_env, tmp_out, monkeypatch):
+    """terminated -> 0; truncated -> V(real next obs); end of epoch -> V(next obs), as in PyTorch."""
+    module = importlib.import_module(f"spinup.algos.jax.{algo}.{algo}")
+    core = importlib.import_module(f"spinup.algos.jax.{algo}.core")
+    calls = []
+    buffer_cls = getattr(module, algo.upper() + "Buffer")
+    original = buffer_cls.finish_path
+
+    def recording_finish_path(self, last_val=0):
+        calls.append(float(np.asarray(last_val)))
+        return original(self, last_val)
+
+    monkeypatch.setattr(buffer_cls, "finish_path", recording_finish_path)
+
+    def make_ac(obs_space, act_space, **kw):
+        ac = core.MLPActorCritic(obs_space, act_space, **kw)
+        ac.v = KnownCritic()
+        return ac
+
+    getattr(module, algo)(lambda: scripted_env(length=3), actor_critic=make_ac, steps_per_epoch=8, epochs=1,
+                          logger_kwargs=tmp_out, train_v_iters=1)
+    assert calls == [0.0, 31.0, 22.0]
+
+
+@pytest.mark.parametrize("name", JAX_ON_POLICY)
+def test_same_seed_gives_identical_progress(name, tmp_path):
+    algo, kw = algorithm(name), small_kwargs(name)
+    kw["epochs"] = 2
+    for run in ("a", "b"):
+        algo(lambda: gym.make("Pendulum-v1"), seed=7, logger_kwargs=dict(output_dir=str(tmp_path / run)), **kw)
+    pd.testing.assert_frame_equal(read_progress(tmp_path / "a"), read_progress(tmp_path / "b"), check_exact=True)
+
+
+@pytest.mark.parametrize("name", JAX_ON_POLICY)
+def test_resumed_run_matches_uninterrupted_run(name, tmp_path):
+    algo, kw = algorithm(name), small_kwargs(name)
+    algo(lambda: gym.make("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path / "full")), **kw)
+    crash_step = int(kw["steps_per_epoch"] * 2.5)  # in the middle of the third epoch
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        algo(lambda: CrashAt(gym.make("Pendulum-v1"), crash_step), logger_kwargs=dict(output_dir=str(tmp_path / "part")),
+             **kw)
+    assert len(pd.read_table(tmp_path / "part" / "progress.txt")) == 2
+    algo(lambda: gym.make("Pendulum-v1"), resume=str(tmp_path / "part"), **kw)
+    full, resumed = read_progress(tmp_path / "full"), read_progress(tmp_path / "part")
+    assert len(resumed) == kw["epochs"]
+    pd.testing.assert_frame_equal(full, resumed, check_exact=True)
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+    args = ["ppo_jax", "--env", "Pendulum-v1", "--epochs", "8", "--steps_per_epoch", "600", "--train_pi_iters", "5",
+            "--train_v_iters", "5", "--save_freq", "1"]
+    base = [sys.executable, "-m", "spinup.run"]
+    r = subprocess.run(base + args + ["--exp_name", "full"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.Popen(base + args + ["--exp_name", "killed"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    progress = tmp_path / "data" / "killed" / "killed_s0" / "progress.txt"
+    deadline = time.time() + 600
+    while time.time() < deadline and (not progress.exists() or len(progress.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    time.sleep(0.15)  # somewhere inside the next epoch
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert 3 <= len(pd.read_table(progress)) < 8
+    r = subprocess.run(base + ["ppo_jax", "--resume", "data/killed/killed_s0"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    pd.testing.assert_frame_equal(read_progress(tmp_path / "data" / "full" / "full_s0"), read_progress(progress.parent),
+                                  check_exact=True)
+
+
+def test_cli_train_test_policy_and_plot(tmp_path):
+    base = [sys.executable, "-m", "spinup.run"]
+    r = subprocess.run(base + ["ppo_jax", "--env", "CartPole-v1", "--exp_name", "j", "--epochs", "3",
+                               "--steps_per_epoch", "500"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert (tmp_path / "data" / "j" / "j_s0" / "jax_save" / "model.npz").exists()
+    r = subprocess.run(base + ["test_policy", "data/j/j_s0", "--norender", "--episodes", "2"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "EpRet" in r.stdout
+    r = subprocess.run(base + ["plot", "data/j"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, MPLBACKEND="Agg"))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def test_bad_input_is_one_sentence_exit_2(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spinup.run", "ppo_jax", "--env", "CartPole-v1", "--epochs", "0"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "epochs" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(not mpi_tools.mpi_available(), reason='needs the mpi extra: pip install "spinup[mpi]"')
+def test_cli_two_processes_count_all_steps(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "spinup.run", "trpo_jax", "--env", "InvertedPendulum-v5", "--cpu", "2", "--epochs", "2",
+         "--steps_per_epoch", "1000", "--train_v_iters", "5", "--exp_name", "m"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    progress = pd.read_table(tmp_path / "data" / "m" / "m_s0" / "progress.txt")
+    assert list(progress["TotalEnvInteracts"]) == [1000, 2000]
