@@ -53,7 +53,7 @@ states = comm.allgather(torch.get_rng_state())
 assert not torch.equal(states[0], states[1]), "the ranks' torch RNG states are the same"
 
 # 2. A resumed two-process PPO run reproduces the uninterrupted one.
-kw = dict(steps_per_epoch=400, train_pi_iters=3, train_v_iters=3, save_freq=1)
+kw = dict(steps_per_epoch=200, train_pi_iters=2, train_v_iters=2, save_freq=1, ac_kwargs=dict(hidden_sizes=(16,)))
 ppo(lambda: gym.make("CartPole-v1"), epochs=3, logger_kwargs=dict(output_dir=osp.join(scratch, "full")), **kw)
 ppo(lambda: gym.make("CartPole-v1"), epochs=2, logger_kwargs=dict(output_dir=osp.join(scratch, "part")), **kw)
 ppo(lambda: gym.make("CartPole-v1"), epochs=3, resume=osp.join(scratch, "part"), **kw)

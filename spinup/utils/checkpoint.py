@@ -295,7 +295,7 @@ def env_state(env, constants: dict | None = None) -> dict:
         if is_base:
             state["sim"] = saved
         else:
-            state["layers"].append(saved)
+            state["layers"].append({"type": type(layer).__name__, "attrs": saved})
     if _is_mujoco(base):  # a MuJoCo task
         state["sim"] = {f: _to_saved(np.array(getattr(base.data, f))) for f in _MUJOCO_FIELDS
                         if hasattr(base.data, f)}
@@ -339,12 +339,18 @@ def set_env_state(env, state: dict) -> list:
         env.action_space.np_random.bit_generator.state = state["action_rng"]
     layers = _layers(env)
     problems = list(state.get("unsaved", []))
+    # Wrappers are matched by type, in order: a wrapper added or removed since the checkpoint
+    # (say, one that simulates a crash) leaves the others' state to be restored.
     saved_layers = state.get("layers", [])
-    if saved_layers and len(saved_layers) != len(layers) - 1:
-        problems.append("its wrappers")
-    else:
-        for layer, saved in zip(layers[:-1], saved_layers):
-            _set_attributes(layer, saved)
+    matched, j = {len(saved_layers): base}, 0
+    for layer in layers[:-1]:
+        for k in range(j, len(saved_layers)):
+            if saved_layers[k]["type"] == type(layer).__name__:
+                matched[k], j = layer, k + 1
+                break
+    for k, layer in matched.items():
+        if layer is not base:
+            _set_attributes(layer, saved_layers[k]["attrs"])
     if state.get("sim_kind") == "mujoco":
         import mujoco
 
@@ -358,7 +364,7 @@ def set_env_state(env, state: dict) -> list:
     else:
         _set_attributes(base, state["sim"])
     for i, k, digest in state.get("unchanged", []):
-        layer = layers[i] if i < len(layers) else None
+        layer = matched.get(i)
         if layer is None or not hasattr(layer, k) or _digest(getattr(layer, k)) != digest:
             problems.append(k)  # constant data that differs here from the saved run's
     return problems
