@@ -56,13 +56,16 @@ def test_config_json_holds_everything_and_never_crashes(tmp_path):
     config = dict(env_fn=lambda: None, act=torch.nn.ReLU, hid=(64, 64), gamma=0.99, arr=np.arange(3),
                   nested=dict(obj=object(), f=1.5))
     logger.save_config(config)
+    assert not (tmp_path / "config.json").exists()  # written with the first output, not before
+    logger.log_tabular("Epoch", 0)
+    logger.dump_tabular()
     with open(tmp_path / "config.json") as f:
         saved = json.load(f)
     assert saved["exp_name"] == "cfg"
     assert saved["gamma"] == 0.99 and saved["hid"] == [64, 64] and saved["arr"] == [0, 1, 2]
     assert saved["act"] == "torch.nn.modules.activation.ReLU"
     assert "lambda" in saved["env_fn"]
-    assert saved["nested"]["obj"].startswith("<object object")
+    assert saved["nested"]["obj"] == "<builtins.object object>"  # no memory address
 
 
 class _EnvStub:

@@ -23,6 +23,14 @@ def test_averaged_gradient_equals_gradient_over_union():
 
 
 @needs_mpi
+def test_resume_gives_each_rank_its_own_state(tmp_path):
+    cmd = mpi_tools.mpirun_command(2) + [sys.executable, str(HERE / "mpi_resume_check.py"), str(tmp_path)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=mpi_tools.mpirun_env())
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "OK" in r.stdout
+
+
+@needs_mpi
 @pytest.mark.parametrize("algo", ["ppo", "vpg", "trpo"])
 def test_cli_two_processes_count_all_steps(algo, tmp_path):
     r = subprocess.run(

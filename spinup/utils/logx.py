@@ -19,21 +19,24 @@ over all processes.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import math
 import os
 import os.path as osp
+import shutil
 import signal
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 import torch
 
 from spinup.utils import checkpoint as ckpt
-from spinup.utils.checks import NumericalError, RunStopped
-from spinup.utils.mpi_tools import mpi_statistics_scalar, proc_id
+from spinup.utils.checks import NumericalError, RunStopped, UserError
+from spinup.utils.mpi_tools import allreduce, mpi_statistics_scalar, num_procs, proc_id
 from spinup.utils.serialization_utils import atomic_write, convert_json, model_record, safe_torch_load
 
 _COLORS = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36, white=37, crimson=38)
@@ -68,15 +71,16 @@ class Logger:
     """
 
     def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, tensorboard=False,
-                 video_every=0, progress_bar=None, resume=None):
+                 video_every=0, progress_bar=None, resume=None, overwrite=False):
         self.resume_record = None
         if resume:
             output_dir = str(resume)
             ckpt.check_resumable(self.checkpoint_path(output_dir))
             self.resume_record = safe_torch_load(self.checkpoint_path(output_dir))
-        self.output_dir = output_dir or "/tmp/experiments/%i" % int(time.time())
+        self.output_dir = output_dir or _fresh_default_dir()
         self.exp_name = exp_name
         self.output_file = None
+        self.output_fname = output_fname
         self.tb_writer = None
         self.first_row = True
         self.log_headers: list[str] = []
@@ -90,21 +94,33 @@ class Logger:
         self.total_steps = None
         self.show_progress = sys.stdout.isatty() if progress_bar is None else bool(progress_bar)
         self.checkpoint_objects, self.checkpoint_envs, self.buffer_limit = {}, {}, None
+        self.env_constants: dict = {}
         self.save_freq, self.total_epochs, self.time_offset = 1, None, 0.0
         self.stop_requested = False
         self._last_time = 0.0
         self._last_checkpoint_rows = None
+        # Files are written from the run's first output on (a row, a model, a checkpoint), so a run
+        # refused while it is being set up leaves nothing behind.
+        self.overwrite = bool(overwrite)
+        self._tensorboard = bool(tensorboard)
+        self._pending_config = None
+        self._kept_progress = None
+        self._lock = None
+        if self._tensorboard:
+            _check_tensorboard()
+        if self.resume_record is None and _holds_run(self.output_dir) and not self.overwrite:
+            raise UserError(
+                f"{_quote(self.output_dir)} already holds a run; give this one another exp_name (or a datestamp, "
+                f"--dt), continue that one with --resume {_quote(self.output_dir)}, or replace it with --overwrite "
+                "(overwrite=True in logger_kwargs)."
+            )
+        if proc_id() == 0:
+            self._lock = _RunLock(self.output_dir)
+            weakref.finalize(self, self._lock.release)
         if self.resume_record is not None:
             self._reopen_progress(output_fname)
-        elif proc_id() == 0:
-            if osp.exists(osp.join(self.output_dir, output_fname)):
-                self.log(f"Warning: {self.output_dir} already holds a run; writing into it anyway.", "red")
-            os.makedirs(self.output_dir, exist_ok=True)
-            self.output_file = open(osp.join(self.output_dir, output_fname), "w")
-            atexit.register(self.output_file.close)
-            self.log(f"Logging data to {self.output_file.name}", "green", bold=True)
-            if tensorboard:
-                self.tb_writer = _make_tb_writer(self.output_dir)
+        else:
+            self.log(f"Logging data to {_quote(osp.join(self.output_dir, output_fname))}", "green", bold=True)
 
     @staticmethod
     def checkpoint_path(output_dir: str) -> str:
@@ -121,14 +137,39 @@ class Logger:
         if lines:
             self.log_headers = lines[0].split("\t")
             self.first_row = False
-        if proc_id() == 0:
-            kept = lines[: rows + 1] if lines else []
+        self._kept_progress = lines[: rows + 1] if lines else []
+        dropped = max(len(lines) - 1 - rows, 0)
+        self.log(f"Resuming {_quote(self.output_dir)} after epoch {rows}"
+                 + (f" (dropping {dropped} row(s) written after that checkpoint)" if dropped else ""), "green", bold=True)
+
+    def _start_writing(self) -> None:
+        """Open the run's files, at its first output (rank 0 only)."""
+        if proc_id() != 0 or self.output_file is not None:
+            return
+        self._lock.started = True
+        path = osp.join(self.output_dir, self.output_fname)
+        if self.resume_record is not None:
+            kept = self._kept_progress
             atomic_write(path, lambda tmp: open(tmp, "w").write("".join(line + "\n" for line in kept)))
             self.output_file = open(path, "a")
-            atexit.register(self.output_file.close)
-            dropped = max(len(lines) - 1 - rows, 0)
-            self.log(f"Resuming {self.output_dir} after epoch {rows}"
-                     + (f" (dropping {dropped} row(s) written after that checkpoint)" if dropped else ""), "green", bold=True)
+        else:
+            if self.overwrite:
+                _remove_run_outputs(self.output_dir, self.output_fname)
+            self.output_file = open(path, "w")
+        atexit.register(self.output_file.close)
+        if self._pending_config is not None:
+            self._write_config(self._pending_config)
+        if self._tensorboard:
+            self.tb_writer = _make_tb_writer(self.output_dir)
+
+    def _write_config(self, output: str) -> None:
+        path = osp.join(self.output_dir, "config.json")
+        atomic_write(path, lambda tmp: open(tmp, "w").write(output))
+
+    def _release(self) -> None:
+        """Let other runs use this folder: this run writes nothing more into it."""
+        if self._lock is not None:
+            self._lock.release()
 
     def log(self, msg: str, color: str = "green", bold: bool = False) -> None:
         """Print a message to stdout (rank 0 only)."""
@@ -157,9 +198,12 @@ class Logger:
     def save_config(self, config: dict) -> None:
         """Write ``config`` (usually the algorithm's ``locals()``) to ``config.json``.
 
-        Values JSON can't hold are written as their name or repr: saving never fails.
+        Values JSON can't hold are written as their name or repr: saving never fails. The logger
+        itself (in an algorithm's ``locals()``) is left out. The file is written with the run's
+        first output (a row of progress.txt, a model or a checkpoint), so a run refused during
+        its set-up leaves no files behind.
         """
-        config_json = convert_json(config)
+        config_json = convert_json({k: v for k, v in config.items() if not isinstance(v, Logger)})
         # the calling algorithm's name, to say how to resume it (save_config is given its locals())
         self.algo_name = sys._getframe(1).f_code.co_name
         if isinstance(config.get("epochs"), int) and isinstance(config.get("steps_per_epoch"), int):
@@ -173,7 +217,7 @@ class Logger:
             self.progress = tqdm(total=self.total_steps, unit="step", dynamic_ncols=True, leave=True,
                                  desc=self.exp_name or "training")
             atexit.register(self.progress.close)
-        if self.resume_record is not None and proc_id() == 0:
+        if self.resume_record is not None:
             return  # the resumed run's config.json is the one it started with
         if self.exp_name is not None:
             config_json["exp_name"] = self.exp_name
@@ -181,8 +225,10 @@ class Logger:
             output = json.dumps(config_json, separators=(",", ":\t"), indent=4, sort_keys=True)
             self.log("Saving config:\n", color="cyan", bold=True)
             self.log(output)
-            path = osp.join(self.output_dir, "config.json")
-            atomic_write(path, lambda tmp: open(tmp, "w").write(output))
+            if self.output_file is not None:
+                self._write_config(output)
+            else:
+                self._pending_config = output
 
     def save_state(self, state_dict: dict, itr=None) -> None:
         """Save the model (see :meth:`setup_pytorch_saver`) and, if given, a JSON-able ``state_dict``.
@@ -193,6 +239,7 @@ class Logger:
         """
         if proc_id() != 0:
             return
+        self._start_writing()
         suffix = "" if itr is None else "%d" % itr
         if state_dict:
             data = json.dumps(convert_json(state_dict))
@@ -256,6 +303,7 @@ class Logger:
         last = self.last_checkpoint_epoch()
         kept = (f"the last good checkpoint (after epoch {last}) is kept in {self.output_dir}"
                 if last is not None else "no checkpoint was written before it")
+        self._release()
         raise NumericalError(f"Training diverged at epoch {epoch}: {what}; {kept}. Lower the learning rates, "
                              "or check the environment's rewards and observations.")
 
@@ -280,6 +328,8 @@ class Logger:
         empty.clear()
         self._check_finite_parameters()
         if proc_id() == 0:
+            self._start_writing()
+            epoch = self._epoch_number()
             vals = []
             key_lens = [len(key) for key in self.log_headers]
             max_key_len = max(15, max(key_lens))
@@ -292,7 +342,7 @@ class Logger:
                 lines.append(fmt % (key, valstr))
                 vals.append(val)
                 if self.tb_writer is not None and hasattr(val, "__float__"):
-                    self.tb_writer.add_scalar(key, float(val), self.epoch_count)
+                    self.tb_writer.add_scalar(key, float(val), epoch)
             lines.append("-" * n_slashes)
             self._print_table("\n".join(lines))
             if self.output_file is not None:
@@ -303,12 +353,20 @@ class Logger:
             if self.tb_writer is not None:
                 self.tb_writer.flush()
             self._update_progress()
-            if self.video_every and self.epoch_count % self.video_every == 0:
-                self._record_video()
+            if self.video_every and epoch % self.video_every == 0:
+                self._record_video(epoch)
         self.log_current_row.clear()
         self.first_row = False
         self.epoch_count += 1
 
+    def _epoch_number(self) -> int:
+        """The epoch this row belongs to, as its Epoch column says (TensorBoard steps and video
+        names use it); the row's index when there is no Epoch column."""
+        epoch = self.log_current_row.get("Epoch")
+        try:
+            return int(epoch)
+        except (TypeError, ValueError):
+            return self.epoch_count
 
     def _print_table(self, table: str) -> None:
         if self.progress is not None:
@@ -325,7 +383,7 @@ class Logger:
         if ret is not None:
             self.progress.set_postfix_str(f"return {float(ret):.1f}")
 
-    def _record_video(self) -> None:
+    def _record_video(self, epoch: int) -> None:
         module = self.pytorch_saver_elements if self.jax_saver_elements is None else self.jax_saver_elements
         if module is None or self.model_spec is None or self.model_spec[0] is None:
             return
@@ -334,15 +392,14 @@ class Logger:
         else:
             from spinup.utils.video import policy_video
 
-        path = osp.join(self.output_dir, "videos", "epoch%d.mp4" % self.epoch_count)
+        path = osp.join(self.output_dir, "videos", "epoch%d.mp4" % epoch)
         try:
             result = policy_video(module, self.model_spec[0], path)
         except Exception as e:  # a video is a by-product: never lose the run over it
             self.log(f"Could not record a video ({type(e).__name__}: {e}); training goes on.", "red")
             return
         if result is not None:
-            self.log(f"Recorded {result['frames']} frames to {path}", "cyan")
-
+            self.log(f"Recorded {result['frames']} frames to {_quote(path)}", "cyan")
 
     # ------------------------------------------------------------------------------------------
     # Checkpoints for resuming
@@ -363,6 +420,7 @@ class Logger:
         self.checkpoint_objects = objects
         self.checkpoint_envs = {k: v for k, v in dict(env=env, test_env=test_env).items() if v is not None}
         self.buffer_limit = buffer_limit
+        self.env_constants = {k: ckpt.env_constants(v) for k, v in self.checkpoint_envs.items()}
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_interrupt)
 
@@ -378,46 +436,183 @@ class Logger:
         """Call at the end of every epoch (``epoch`` epochs done); writes a checkpoint every
         ``save_freq`` epochs, at the last epoch, and when Ctrl-C asked the run to stop.
 
+        Under MPI every process calls it: each one's random states, environment and episode in
+        progress go into the checkpoint, so that each continues its own.
+
         Raises :class:`~spinup.utils.checks.RunStopped` after saving, when Ctrl-C was pressed.
         """
+        if num_procs() > 1:  # stop together, or the others would wait for the stopped one forever
+            self.stop_requested = bool(allreduce(float(self.stop_requested), "max"))
         due = epoch % self.save_freq == 0 or epoch == self.total_epochs or self.stop_requested
-        if due and proc_id() == 0:
+        if due:
             loop = dict(epoch=epoch, o=np.asarray(o), ep_ret=float(ep_ret), ep_len=int(ep_len),
                         rows=self.epoch_count, elapsed=self._last_time)
+            others = None
+            if num_procs() > 1:
+                from spinup.utils.mpi_tools import _comm
+
+                mine = None if proc_id() == 0 else ckpt.process_state(self.checkpoint_envs, loop, self.env_constants)
+                others = _comm().gather(mine, root=0)
+                others = others[1:] if others is not None else None
+        if due and proc_id() == 0:
+            self._start_writing()
             record, skipped = ckpt.make_checkpoint(self.checkpoint_objects, self.checkpoint_envs, loop,
-                                                   self.buffer_limit)
+                                                   self.buffer_limit, self.env_constants, others)
             if skipped and not getattr(self, "_warned_skip", False):
                 self.log(f"Checkpoints leave out {', '.join(skipped)}: more than {self.buffer_limit} transitions.", "yellow")
                 self._warned_skip = True
             atomic_write(self.checkpoint_path(self.output_dir), lambda tmp: torch.save(record, tmp))
             self._last_checkpoint_rows = self.epoch_count
+        if self.total_epochs is not None and epoch >= self.total_epochs:
+            self._release()
         if self.stop_requested:
-            raise RunStopped(f"Stopped after epoch {epoch}; the checkpoint is in {self.output_dir}. "
-                             f"Continue with: spinup {getattr(self, 'algo_name', 'ALGO')} --resume {self.output_dir}")
+            self._release()
+            raise RunStopped(f"Stopped after epoch {epoch}; the checkpoint is in {_quote(self.output_dir)}. "
+                             f"Continue with: spinup {getattr(self, 'algo_name', 'ALGO')} --resume "
+                             f"{_quote(self.output_dir)}")
 
     def restore_checkpoint(self):
         """Load the checkpoint given as ``resume`` into the registered objects and environments.
+
+        Each MPI process takes back its own random states, environment and episode. Where that
+        is not possible, the process starts a new episode (from its own seed, with zeroed return
+        and length) and says why: the checkpoint was written by fewer processes, or the
+        environment keeps state a checkpoint cannot hold (a game engine or physics object).
 
         Returns:
             ``(epoch, o, ep_ret, ep_len)``: the number of epochs done, the current observation and
             the return and length of the episode in progress.
         """
-        loop = ckpt.apply_checkpoint(self.resume_record, self.checkpoint_objects,
-                                     self.checkpoint_envs if proc_id() == 0 else {})
+        loop = ckpt.apply_checkpoint(self.resume_record, self.checkpoint_objects, self.checkpoint_envs, proc_id())
         if loop["missing"]:
             self.log(f"The checkpoint has no {', '.join(loop['missing'])}; starting those empty.", "yellow")
-        return int(loop["epoch"]), loop["o"], float(loop["ep_ret"]), int(loop["ep_len"])
+        saved, now = loop["processes"], num_procs()
+        if saved != now:
+            lo, hi = sorted((saved, now))
+            which = f"process {lo}" if hi - lo == 1 else f"processes {lo} to {hi - 1}"
+            fate = (f"{which} start new episodes from their own seeds" if now > saved
+                    else f"the episodes and random states of {which} are dropped")
+            self.log(f"The checkpoint was written by {saved} process(es) and this run has {now}: {fate}.", "yellow")
+        o, ep_ret, ep_len = loop["o"], float(loop["ep_ret"]), int(loop["ep_len"])
+        env = self.checkpoint_envs.get("env")
+        problems = loop["env_problems"].get("env")
+        if env is not None and (problems or not loop["own_state"]):
+            if problems:
+                name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+                self.log(f"{name} keeps state a checkpoint cannot hold ({', '.join(problems)}), so the resumed run "
+                         "starts a new episode instead of continuing the saved one.", "yellow")
+            o, _ = env.reset()
+            ep_ret, ep_len = 0.0, 0
+        return int(loop["epoch"]), o, ep_ret, ep_len
 
 
-def _make_tb_writer(output_dir: str):
+class _RunLock:
+    """An exclusive lock on a run folder (``.lock`` in it) while one process writes into it.
+
+    Locks are per folder and per process: a later run in the same process may take the folder
+    over, while a run in another process is refused until this one releases it (or exits).
+    """
+
+    held: dict = {}  # real path -> (file descriptor, the _RunLock that owns it), in this process
+
+    def __init__(self, output_dir: str):
+        self.output_dir, self.started, self.released = output_dir, False, False
+        missing, d = [], osp.abspath(output_dir)
+        while not osp.exists(d):
+            missing.append(d)
+            d = osp.dirname(d)
+        self.made = missing  # folders made for this run, innermost first
+        os.makedirs(output_dir, exist_ok=True)
+        self.key = osp.realpath(output_dir)
+        self.path = osp.join(output_dir, ".lock")
+        if self.key in _RunLock.held:  # an earlier run of this process that never finished: take over
+            fd, previous = _RunLock.held[self.key]
+            previous.released = True
+            _RunLock.held[self.key] = (fd, self)
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 32).decode(errors="replace").strip()
+                os.close(fd)
+                raise UserError(
+                    f"{_quote(output_dir)} is being written by another run" + (f" (process {owner})" if owner else "")
+                    + "; wait for it to finish, or give this run another exp_name."
+                ) from None
+            try:  # the file may have been removed by a run that wrote nothing, between open and lock
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        _RunLock.held[self.key] = (fd, self)
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        fd, _ = _RunLock.held.pop(self.key, (None, None))
+        if not self.started and osp.isdir(self.output_dir) and os.listdir(self.output_dir) == [".lock"]:
+            os.remove(self.path)  # nothing was written: leave no empty folders behind
+            for d in self.made:
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    break
+        if fd is not None:
+            os.close(fd)
+
+
+def _holds_run(output_dir: str) -> bool:
+    """Whether ``output_dir`` holds the results of an earlier run."""
+    progress = osp.join(output_dir, "progress.txt")
+    saved = osp.join(output_dir, "pyt_save")
+    return (osp.isfile(progress) and osp.getsize(progress) > 0) or (osp.isdir(saved) and bool(os.listdir(saved)))
+
+
+def _remove_run_outputs(output_dir: str, output_fname: str) -> None:
+    """Remove what an earlier run wrote into ``output_dir`` (and nothing else)."""
+    for name in os.listdir(output_dir):
+        path = osp.join(output_dir, name)
+        if name in ("pyt_save", "videos", "tb") and osp.isdir(path):
+            shutil.rmtree(path)
+        elif name in (output_fname, "config.json") or name.startswith("vars") and name.endswith(".json"):
+            os.remove(path)
+
+
+def _fresh_default_dir() -> str:
+    base = "/tmp/experiments/%i" % int(time.time())
+    path, n = base, 1
+    while osp.exists(path):
+        path, n = f"{base}_{n}", n + 1
+    return path
+
+
+def _quote(path: str) -> str:
+    """``path`` as a shell would need it typed (quoted when it holds spaces or such)."""
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+def _check_tensorboard() -> None:
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        import torch.utils.tensorboard  # noqa: F401
     except ImportError:
-        from spinup.utils.checks import UserError
-
         raise UserError(
             'TensorBoard output needs the tensorboard package; run `pip install "spinup[tb]"`.'
         ) from None
+
+
+def _make_tb_writer(output_dir: str):
+    _check_tensorboard()
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(log_dir=osp.join(output_dir, "tb"))
 
 

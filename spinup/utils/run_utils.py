@@ -36,12 +36,17 @@ class ExperimentFailed(RuntimeError):
         self.returncode = returncode
 
 
-def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False) -> dict:
+def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False, overwrite=False) -> dict:
     """``logger_kwargs`` for one run: its output directory and experiment name.
 
     The layout is ``data_dir/[YYYY-MM-DD_]exp_name/[YYYY-MM-DD_HH-MM-SS-]exp_name_s{seed}``;
     the date parts appear when ``datestamp`` is true, and the seed folder when ``seed`` is given.
+    A folder that already holds a run is refused by the logger unless ``overwrite`` is true.
     """
+    name = str(exp_name)
+    check(name not in ("", ".", "..") and "/" not in name and os.sep not in name and "\0" not in name,
+          f"The experiment name {name!r} is not a plain folder name; use letters, digits, '-' or '_' (no '/' "
+          "or '..'), and --data_dir to choose where runs go.")
     datestamp = datestamp or FORCE_DATESTAMP
     relpath = (time.strftime("%Y-%m-%d_") if datestamp else "") + exp_name
     if seed is not None:
@@ -50,7 +55,7 @@ def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False) -> 
             subfolder = time.strftime("%Y-%m-%d_%H-%M-%S") + "-" + subfolder
         relpath = osp.join(relpath, subfolder)
     data_dir = data_dir or DEFAULT_DATA_DIR
-    return dict(output_dir=osp.join(data_dir, relpath), exp_name=exp_name)
+    return dict(output_dir=osp.join(data_dir, relpath), exp_name=exp_name, **({"overwrite": True} if overwrite else {}))
 
 
 def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp=False, **kwargs):

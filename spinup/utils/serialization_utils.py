@@ -19,7 +19,8 @@ from spinup.utils.checks import UserError
 
 
 def convert_json(obj):
-    """A JSON-able copy of ``obj``; objects JSON can't hold become their name or repr."""
+    """A JSON-able copy of ``obj``; objects JSON can't hold become their name or repr (the name of
+    their class when the repr would only give their address)."""
     if is_json_serializable(obj):
         return obj
     if isinstance(obj, dict):
@@ -32,6 +33,9 @@ def convert_json(obj):
         return obj.tolist()
     if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
         return qualified_name(obj)
+    if type(obj).__repr__ is object.__repr__:
+        # the default repr names a memory address, which says nothing and differs between runs
+        return f"<{qualified_name(type(obj))} object>"
     return repr(obj)
 
 
