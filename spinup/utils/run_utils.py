@@ -102,13 +102,13 @@ def _stop_env_fn():
     raise _ArgumentsChecked
 
 
-def is_spinup_algorithm(thunk) -> bool:
+def _is_spinup_algorithm(thunk) -> bool:
     return callable(thunk) and str(getattr(thunk, "__module__", "")).startswith("spinup.algos.")
 
 
-def algorithm_command_name(thunk) -> str:
+def _algorithm_command_name(thunk) -> str:
     """The ``spinup`` command that runs ``thunk`` ('ppo', 'ppo_jax'), or '' for other functions."""
-    if not is_spinup_algorithm(thunk):
+    if not _is_spinup_algorithm(thunk):
         return ""
     return thunk.__name__ + ("_jax" if thunk.__module__.startswith("spinup.algos.jax.") else "")
 
@@ -123,7 +123,7 @@ def check_arguments(thunk, kwargs: dict) -> None:
     kwargs = dict(kwargs)
     if "env_name" in kwargs:
         make_env_fn(kwargs.pop("env_name"))  # refuses an unknown id
-    if not is_spinup_algorithm(thunk):
+    if not _is_spinup_algorithm(thunk):
         return
     kwargs.update(env_fn=_stop_env_fn, logger_kwargs=_StopAtFirstUse())
     kwargs.pop("resume", None)
@@ -184,7 +184,7 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     # logger_kwargs given without an output_dir (e.g. only tensorboard=True) keep the usual layout
     given = dict(kwargs.get("logger_kwargs") or {})
     kwargs["logger_kwargs"] = {**setup_logger_kwargs(exp_name, seed, data_dir, datestamp), **given}
-    if is_spinup_algorithm(thunk):
+    if _is_spinup_algorithm(thunk):
         # Decided here, where the user's terminal is: under mpirun a run's output is a pseudo-terminal
         # even when the user redirected it to a file, and the bar would fill that file.
         kwargs["logger_kwargs"].setdefault("progress_bar", sys.stdout.isatty())
@@ -198,7 +198,7 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     # output folder let it say how to resume after a second Ctrl-C
     error_file = tempfile.NamedTemporaryFile(prefix="spinup-error-", suffix=".txt", delete=False)
     error_file.close()
-    algo_name = algorithm_command_name(thunk)
+    algo_name = _algorithm_command_name(thunk)
     cmd = [sys.executable, "-u", "-m", "spinup.utils.run_entrypoint", encoded, error_file.name, algo_name, output_dir]
     env = dict(os.environ)
     if num_cpu > 1:
