@@ -61,7 +61,7 @@ HELP = dedent(
 def main(argv=None) -> None:
     """Entry point of the ``spinup`` console script; exits 2 with one sentence on bad input."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    from spinup.utils.run_utils import ExperimentFailed
+    from spinup.utils.run_utils import ExperimentFailed, GridFailed
 
     try:
         code = dispatch(argv)
@@ -70,7 +70,7 @@ def main(argv=None) -> None:
         code = 2
     except ExperimentFailed as e:
         code = e.returncode if e.returncode in (2, 130) else 1
-        if code == 1:
+        if code == 1 or isinstance(e, GridFailed):  # a single run has printed its own error
             print(f"Error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -120,7 +120,9 @@ def get_algorithm(algo: str):
 
 def parse_args(algo, tokens):
     """``{key: [values]}`` and ``{key: shorthand}`` from ``--key v1 v2 --flag --key2[sh] v``."""
-    check(not tokens or tokens[0].startswith("--"), f"Expected an option such as --env after '{algo}', got '{tokens[0]}'.")
+    check(tokens, f"spinup {algo} needs at least an environment, for example: spinup {algo} --env CartPole-v1 "
+          f"(`spinup {algo} --help` lists every argument).")
+    check(tokens[0].startswith("--"), f"Expected an option such as --env after '{algo}', got '{tokens[0]}'.")
     args, shorthands, key = {}, {}, None
     for token in tokens:
         if token.startswith("--") and not _is_number(token):
@@ -242,41 +244,115 @@ def run_algorithm(algo: str, tokens) -> int:
 
 
 def resume_run(algo, fn, args) -> int:
-    """``spinup ALGO --resume DIR [--epochs N]``: continue a run with the arguments it started with."""
+    """``spinup ALGO --resume DIR [--epochs N]``: continue a run with the arguments it started with.
+
+    Other flags may be typed again as long as they equal the run's own; one that differs is refused.
+    """
     import json
     import os.path as osp
 
     from spinup.utils.envs import make_env_fn
     from spinup.utils.logx import Logger
-    from spinup.utils.run_utils import call_experiment
+    from spinup.utils.run_utils import call_experiment, quote_path
     from spinup.utils.serialization_utils import import_by_name, rebuild_kwargs, safe_torch_load
 
-    (run_dir,) = args.pop("resume")
+    runs = args.pop("resume")
+    check(len(runs) == 1, f"--resume takes one run directory, not {len(runs)}; resume each run with its own command.")
+    (run_dir,) = runs
     check(isinstance(run_dir, str) and osp.isdir(run_dir), f"--resume takes a run directory, and {run_dir!r} is not one.")
-    check(set(args) <= {"epochs"}, "With --resume only --epochs may change (to extend the run); the rest comes "
-          f"from {run_dir}/config.json.")
     check(osp.exists(Logger.checkpoint_path(run_dir)),
           f"{run_dir} holds no checkpoint to resume (pyt_save/checkpoint.pt); runs write one every save_freq epochs.")
     with open(osp.join(run_dir, "config.json")) as f:
         config = json.load(f)
-    if algo.endswith("_jax"):
+    if osp.isdir(osp.join(run_dir, "jax_save")):
         from spinup.utils.jax_checkpoint import model_record
 
         record = model_record(run_dir)
     else:
         record = safe_torch_load(osp.join(run_dir, "pyt_save", "model.pt"))
+    made_by = _algorithm_of(record)
+    check(made_by is None or made_by == algo, f"This run was made by {made_by}, not {algo}; resume it with: "
+          f"spinup {made_by} --resume {quote_path(run_dir)}")
     check(record.get("env_id") is not None, f"{run_dir} used an environment without a registered id; resume it from Python.")
+    ac_kwargs = rebuild_kwargs(record["ac_kwargs"])
+    for key, vals in args.items():
+        check(len(vals) == 1, f"--{key} takes one value with --resume.")
+        if key == "epochs":
+            continue
+        saved = _saved_value(key, config, record, ac_kwargs)
+        check(saved is not _NOT_SAVED, f"--{key} cannot be set when resuming; with --resume only --epochs may "
+              f"change, and the rest comes from {run_dir}/config.json.")
+        check(_same(vals[0], saved), f"--{key} {vals[0]!r} differs from this run's {key}={saved!r}; a resumed run keeps "
+              "its own arguments, so leave it out (only --epochs may change).")
+    epochs = args["epochs"][0] if "epochs" in args else config.get("epochs")
+    done = _epochs_done(Logger.checkpoint_path(run_dir))
+    if isinstance(epochs, int) and not isinstance(epochs, bool) and done is not None and epochs >= 1:
+        check(epochs > done, f"{run_dir} has already trained {done} of {epochs} epochs, so there is nothing to do; "
+              f"pass --epochs N with N greater than {done} to train it further.")
     params = inspect.signature(fn).parameters
     skip = {"env_fn", "actor_critic", "ac_kwargs", "logger_kwargs", "resume", "seed"}
     kwargs = {k: v for k, v in config.items() if k in params and k not in skip}
-    kwargs.update({k: v[0] for k, v in args.items()})
-    kwargs["ac_kwargs"] = rebuild_kwargs(record["ac_kwargs"])
+    if "epochs" in args:
+        kwargs["epochs"] = args["epochs"][0]
+    kwargs["ac_kwargs"] = ac_kwargs
     kwargs["actor_critic"] = import_by_name(record["class"])
     kwargs["env_fn"] = make_env_fn(record["env_id"], **record.get("env_kwargs", {}))
     exp_name = config.get("exp_name") or osp.basename(osp.normpath(run_dir))
     call_experiment(exp_name, fn, seed=config.get("seed", 0),
                     logger_kwargs=dict(output_dir=run_dir, exp_name=exp_name), resume=run_dir, **kwargs)
     return 0
+
+
+_NOT_SAVED = object()
+
+
+def _algorithm_of(record):
+    """'ppo' for a model of spinup.algos.pytorch.ppo.core ('ppo_jax' for the JAX twin); None for
+    a class of the user's own."""
+    import re
+
+    m = re.match(r"spinup\.algos\.(pytorch|jax)\.(\w+)\.", str(record.get("class", "")))
+    if m is None:
+        return None
+    return m.group(2) + ("_jax" if m.group(1) == "jax" else "")
+
+
+def _saved_value(key, config, record, ac_kwargs):
+    if key == "env_name":
+        return record.get("env_id")
+    if key.startswith("ac_kwargs:"):
+        return ac_kwargs.get(key.split(":", 1)[1], _NOT_SAVED)
+    if key in ("exp_name", "seed") or (key in config and ":" not in key):
+        return config.get(key, _NOT_SAVED)
+    return _NOT_SAVED
+
+
+def _same(given, saved) -> bool:
+    """Whether a retyped value equals the saved one (lists and tuples alike, 64 == 64.0,
+    'torch.nn.ReLU' == the ReLU class)."""
+    if isinstance(saved, type) and isinstance(given, str):
+        try:
+            return resolve_activation(given) is saved
+        except UserError:
+            return False
+    if isinstance(given, (list, tuple)) and isinstance(saved, (list, tuple)):
+        return len(given) == len(saved) and all(_same(a, b) for a, b in zip(given, saved))
+    if isinstance(given, bool) or isinstance(saved, bool):
+        return given is saved
+    if isinstance(given, (int, float)) and isinstance(saved, (int, float)):
+        return float(given) == float(saved)
+    return given == saved or str(given) == str(saved)
+
+
+def _epochs_done(checkpoint_path):
+    """How many epochs the checkpoint holds, read without loading its buffers into memory."""
+    import torch
+
+    try:
+        record = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
+        return int(record["loop"]["epoch"])
+    except Exception:
+        return None  # the run reports a damaged checkpoint itself
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The catalogue of bad inputs: each is refused with one sentence that says what was wrong and what
 to do, exit code 2 on the command line, never a traceback."""
 
+import importlib.util
 import os
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
@@ -30,6 +32,59 @@ class DictObsEnv(gym.Env):
 
     def step(self, action):
         return {"a": self.observation_space["a"].sample()}, 0.0, False, False, {}
+
+
+class WrongShapeEnv(gym.Env):
+    """Declares 4 numbers per observation and returns 3."""
+
+    observation_space = spaces.Box(-1, 1, (4,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(3, np.float32), 0.0, False, False, {}
+
+
+class OldStepEnv(WrongShapeEnv):
+    """The pre-Gymnasium step API: (obs, reward, done, info)."""
+
+    def reset(self, seed=None, options=None):
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(4, np.float32), 0.0, False, {}
+
+
+class NanRewardEnv(gym.Env):
+    """A continuous-action env whose reward divides by zero at the third step."""
+
+    observation_space = spaces.Box(-1, 1, (2,), np.float32)
+    action_space = spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        reward = float("nan") if self.t == 3 else 0.0
+        return np.zeros(2, np.float32), reward, False, False, {}
+
+
+class NanObsEnv(OldStepEnv):
+    def step(self, action):
+        return np.full(4, np.nan, np.float32), 0.0, False, False, {}
+
+
+def _needs_missing_package(**kwargs):
+    raise gym.error.DependencyNotInstalled("The package imaginary_sim is not installed; pip install imaginary_sim.")
+
+
+if "NeedsMissingPkg-v0" not in gym.registry:
+    gym.register(id="NeedsMissingPkg-v0", entry_point=_needs_missing_package)
+HAVE_BOX2D = importlib.util.find_spec("Box2D") is not None
 
 
 def python_api(call):
@@ -72,11 +127,28 @@ CASES = [
     ("cli", ["dqn", "--env", "Pendulum-v1"], ["dqn needs discrete actions", "use ddpg"]),
     ("cli", ["ppo", "--resume", "no_such_run"], ["--resume takes a run directory"]),
     ("cli", ["ppo", "--resume", "emptydir"], ["holds no checkpoint to resume"]),
+    ("cli", ["ppo", "--resume", "emptydir", "emptydir"], ["--resume takes one run directory, not 2"]),
+    # a bare algorithm name, the first thing a newcomer types
+    ("cli", ["ppo"], ["spinup ppo needs at least an environment", "--env CartPole-v1", "spinup ppo --help"]),
+    ("cli", ["sac"], ["spinup sac needs at least an environment"]),
+    # environments from the command line
+    ("cli", ["ppo", "--env", "no_such_module_xyz:MyEnv-v0"], ["Could not import the module 'no_such_module_xyz'"]),
+    ("cli", ["ppo", "--env", "NeedsMissingPkg-v0"], ["NeedsMissingPkg-v0 needs a package that is not installed",
+                                                     "imaginary_sim"]),
+    *([] if HAVE_BOX2D else [("cli", ["ppo", "--env", "LunarLander-v3"], ["Box2D", 'pip install "spinup[box2d]"'])]),
+    # output folders, checked before anything runs
+    ("cli", ["ppo", "--env", "CartPole-v1", "--data_dir", "afile/sub"], ["afile is a file, not a folder"]),
+    ("cli", ["ppo", "--env", "CartPole-v1", "--data_dir", "/proc/spinup_data"], ["/proc is not writable"]),
+    # grids: every variant is checked before the first trains; a repeated value is refused
+    ("cli", ["ppo", "--env", "CartPole-v1", "--gamma", "0.99", "1.5"], ["gamma must be a number between 0 and 1"]),
+    ("cli", ["ppo", "--env", "CartPole-v1", "--seed", "0", "0"], ["lists the value 0 twice"]),
+    ("cli", ["ppo", "--env", "CartPole-v1", "--pi_lr", "3e-4", "-1"], ["pi_lr must be a positive number"]),
     # test_policy
     ("cli", ["test_policy", "no_such_run"], ["is not a directory"]),
     ("cli", ["test_policy", "emptydir"], ["holds no saved policy"]),
     ("cli", ["test_policy", "damaged", "--norender"], ["damaged or was not written by spinup"]),
     ("cli", ["test_policy", "damaged", "--episodes", "0"], ["episodes must be a positive integer"]),
+    ("cli", ["test_policy", "damaged", "--itr", "-2"], ["--itr takes the number of a numbered save"]),
     # plot
     ("cli", ["plot", "nothing_here/x"], ["There is no directory nothing_here"]),
     ("cli", ["plot", "zzz"], ["No run directory matches"]),
@@ -97,6 +169,12 @@ CASES = [
     ("python", ("sac", dict(env="CartPole-v1")), ["sac needs continuous (Box) actions"]),
     ("python", ("dqn", dict(env="Pendulum-v1")), ["dqn needs discrete actions"]),
     ("python", ("ppo", dict(env=lambda: "CartPole-v1")), ["not a gymnasium.Env"]),
+    # mistakes in a user's own environment, named at the call that makes them
+    ("python", ("ppo", dict(env=WrongShapeEnv)), ["WrongShapeEnv returned an observation of shape (3,) at reset()",
+                                                  "declares (4,)"]),
+    ("python", ("dqn", dict(env=OldStepEnv)), ["OldStepEnv.step() returned a tuple of 4 values", "terminated"]),
+    ("python", ("sac", dict(env=NanRewardEnv)), ["NanRewardEnv returned the reward nan at step 3"]),
+    ("python", ("vpg", dict(env=NanObsEnv)), ["NanObsEnv returned an observation holding NaN or infinity at step 1"]),
 ]
 
 
@@ -111,12 +189,20 @@ def workdir(tmp_path, monkeypatch):
     run.mkdir(parents=True)
     (run / "progress.txt").write_text("Epoch\tAverageEpRet\tTotalEnvInteracts\n0\t1.0\t10\n1\t2.0\t20\n")
     (tmp_path / "not_an_exercise.py").write_text("x = 1\n")
+    (tmp_path / "afile").write_text("not a folder\n")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def test_catalogue_is_long_enough():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 60
+
+
+def test_refused_grid_trains_nothing_and_prints_no_banner(workdir, capfd):
+    code, out, err = cli(["ppo", "--env", "CartPole-v1", "--gamma", "0.99", "1.5", "--epochs", "1"], capfd)
+    assert code == 2 and "gamma must be" in err
+    assert "ExperimentGrid" not in out and "Running experiment" not in out
+    assert not (workdir / "data").exists()
 
 
 @pytest.mark.parametrize("kind,given,fragments", CASES, ids=[f"{k}:{g if k == 'cli' else g[0]}" for k, g, _ in CASES])

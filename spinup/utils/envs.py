@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 
 import gymnasium as gym
 import numpy as np
@@ -31,29 +32,74 @@ def _import_env_namespace(env_name: str) -> None:
             module.register_envs()
 
 
+def _split_module(env_name: str) -> tuple[str | None, str]:
+    """``'mypkg:MyEnv-v0'`` -> ``('mypkg', 'MyEnv-v0')``: Gymnasium's form for an id that a module
+    registers when it is imported. A plain id gives ``(None, id)``."""
+    if ":" in env_name:
+        module, env_id = env_name.split(":", 1)
+        return module, env_id
+    return None, env_name
+
+
 def check_env_name(env_name) -> None:
-    """Refuse an environment id Gymnasium doesn't know, suggesting close matches."""
+    """Refuse an environment id Gymnasium doesn't know, suggesting close matches.
+
+    ``module:EnvId`` imports ``module`` first (it registers ``EnvId``), as ``gymnasium.make`` does.
+    """
     check(isinstance(env_name, str), f"The environment id must be a string such as CartPole-v1, not {env_name!r}.")
-    _import_env_namespace(env_name)
+    module, env_id = _split_module(env_name)
+    if module is not None:
+        check(module and env_id, f"'{env_name}' is not an environment id; the module form is --env mypkg:MyEnv-v0.")
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise UserError(f"Could not import the module '{module}' named in '{env_name}' ({e}); install it or "
+                            "run from the folder that holds it (or add that folder to PYTHONPATH).") from None
+    _import_env_namespace(env_id)
     try:
-        gym.spec(env_name)
+        gym.spec(env_id)
     except Exception:
-        close = difflib.get_close_matches(env_name, list(gym.registry.keys()), n=3)
+        hint_module = f" after importing {module}" if module else ""
+        close = difflib.get_close_matches(env_id, list(gym.registry.keys()), n=3)
         hint = (
             f" Did you mean {' or '.join(close)}?"
             if close
             else ' `python -c "import gymnasium; gymnasium.pprint_registry()"` lists the known ids.'
         )
-        raise UserError(f"Unknown environment id '{env_name}'.{hint}") from None
+        raise UserError(f"Unknown environment id '{env_id}'{hint_module}.{hint}") from None
+
+
+def _make(env_name: str, env_kwargs: dict):
+    """``gymnasium.make``, with a missing optional dependency said in one sentence."""
+    module, env_id = _split_module(env_name)
+    _import_env_namespace(env_id)
+    try:
+        env = gym.make(env_name, **env_kwargs)
+    except gym.error.DependencyNotInstalled as e:
+        raise UserError(missing_dependency_message(env_name, str(e))) from None
+    if module is not None:
+        # remembered so that resuming and test_policy import the module again (see env_record)
+        env.unwrapped.spinup_env_id = env_name
+    return env
+
+
+def missing_dependency_message(env_name: str, detail: str) -> str:
+    if "box2d" in detail.lower():
+        return (f"{env_name} needs the Box2D physics engine, which is not installed: run "
+                '`pip install "spinup[box2d]"` and try again.')
+    if "mujoco" in detail.lower():
+        return f"{env_name} needs MuJoCo, which is not installed: run `pip install \"gymnasium[mujoco]\"` and try again."
+    first = detail.strip().split("\n")[0].rstrip(".")
+    return f"{env_name} needs a package that is not installed ({first}); install it and try again."
 
 
 def make_env_fn(env_name: str, **env_kwargs):
-    """A picklable function that builds the Gymnasium environment ``env_name``."""
+    """A picklable function that builds the Gymnasium environment ``env_name`` (an id such as
+    ``CartPole-v1``, or ``mypkg:MyEnv-v0`` to import ``mypkg`` first)."""
     check_env_name(env_name)
 
     def env_fn():
-        _import_env_namespace(env_name)
-        return gym.make(env_name, **env_kwargs)
+        return _make(env_name, env_kwargs)
 
     # config.json shows functions by name: make this one say which environment it builds
     env_fn.__qualname__ = f"make_env_fn({env_name!r})"
@@ -62,8 +108,7 @@ def make_env_fn(env_name: str, **env_kwargs):
 
 def make_env_by_id(env_id: str, env_kwargs: dict | None = None):
     """``gymnasium.make(env_id, **env_kwargs)``, importing the package that registers the id first."""
-    _import_env_namespace(env_id)
-    return gym.make(env_id, **(env_kwargs or {}))
+    return _make(env_id, env_kwargs or {})
 
 
 def setup_env(env_fn, algo: str, flatten: bool = True):
@@ -71,6 +116,8 @@ def setup_env(env_fn, algo: str, flatten: bool = True):
 
     Observations that are not a flat vector (a Discrete index, a matrix) are flattened to a 1-D
     float vector for the MLP networks, unless ``flatten`` is false (DQN keeps images as images).
+    The environment is wrapped in :class:`CheckSteps`, which names a mistake in the environment's
+    own ``reset``/``step`` at the call that makes it.
     """
     check(callable(env_fn), f"env_fn must be a function that returns an environment, not {env_fn!r}.")
     env = env_fn()
@@ -80,7 +127,80 @@ def setup_env(env_fn, algo: str, flatten: bool = True):
         "lambda: gymnasium.make('CartPole-v1').",
     )
     check_spaces(env, algo)
+    env = CheckSteps(env)
     return flatten_observations(env) if flatten else env
+
+
+class CheckSteps(gym.Wrapper):
+    """Refuses, in one sentence, what a hand-written environment most often gets wrong: an
+    observation whose shape is not the declared space's, the old 4-value ``step`` API, and a NaN or
+    infinite reward or observation. Each is caught at the call that returns it, instead of later as
+    a shape error inside torch or as NaN actions. The checks cost about a microsecond per step.
+    """
+
+    def __init__(self, env):
+        super().__init__(env)
+        self._shape = env.observation_space.shape
+        self._float_obs = np.dtype(env.observation_space.dtype or np.float32).kind == "f"
+        self._name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+        self._steps = 0
+
+    def reset(self, **kwargs):
+        result = self.env.reset(**kwargs)
+        check(isinstance(result, tuple) and len(result) == 2,
+              f"{self._name}.reset() must return (observation, info), as Gymnasium's API asks; it returned "
+              f"{_describe(result)}.")
+        self._steps = 0
+        self._check_obs(result[0], 0)
+        return result
+
+    def step(self, action):
+        result = self.env.step(action)
+        self._steps += 1
+        if type(result) is not tuple or len(result) != 5:
+            raise UserError(
+                f"{self._name}.step() returned {_describe(result)}; Gymnasium's step returns 5 values "
+                "(observation, reward, terminated, truncated, info): split the old done flag into terminated "
+                "and truncated.")
+        obs, reward = result[0], result[1]
+        self._check_obs(obs, self._steps)
+        try:
+            finite = math.isfinite(reward)
+        except TypeError:
+            raise UserError(f"{self._name}.step() returned the reward {reward!r} at step {self._steps}; the "
+                            "reward must be one number.") from None
+        if not finite:
+            raise UserError(f"{self._name} returned the reward {reward} at step {self._steps} of an episode; "
+                            "rewards must be finite numbers, so look for a division by zero or an overflow in its step().")
+        return result
+
+    def _check_obs(self, obs, step):
+        shape = obs.shape if type(obs) is np.ndarray else np.shape(obs)
+        if shape != self._shape:
+            when = f"step {step}" if step else "reset()"
+            raise UserError(
+                f"{self._name} returned an observation of shape {shape} at {when}, but its observation_space "
+                f"declares {self._shape}; make the two agree.")
+        if self._float_obs and not _all_finite(obs):
+            when = f"step {step}" if step else "reset()"
+            raise UserError(
+                f"{self._name} returned an observation holding NaN or infinity at {when}; observations must "
+                "be finite, so look for a division by zero or an overflow in the environment.")
+
+
+def _all_finite(obs) -> bool:
+    if type(obs) is np.ndarray and obs.ndim == 1:
+        # one dot product is several times cheaper than np.isfinite(obs).all() for a small vector;
+        # NaN and inf make it non-finite, and only then (or on overflow) is each entry checked
+        if math.isfinite(obs.dot(obs)):
+            return True
+    return bool(np.isfinite(obs).all())
+
+
+def _describe(result) -> str:
+    if isinstance(result, tuple):
+        return f"a tuple of {len(result)} values"
+    return f"a {type(result).__name__}"
 
 
 def check_spaces(env, algo: str) -> None:
@@ -132,4 +252,6 @@ def env_record(env) -> dict:
     from spinup.utils.serialization_utils import is_json_serializable
 
     kwargs = {k: v for k, v in (spec.kwargs or {}).items() if is_json_serializable(v)}
-    return {"env_id": spec.id, "env_kwargs": kwargs}
+    # an env made as 'mypkg:MyEnv-v0' keeps that form, so a fresh process imports mypkg again
+    env_id = getattr(env.unwrapped, "spinup_env_id", None) or spec.id
+    return {"env_id": env_id, "env_kwargs": kwargs}

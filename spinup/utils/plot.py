@@ -34,15 +34,16 @@ def plot_data(data, xaxis="Epoch", value="AverageEpRet", condition="Condition1",
     """Draw ``value`` against ``xaxis`` for every condition: the estimator's line and a band of one
     standard deviation over the runs (units) of that condition.
 
-    ``smooth=k`` averages each point with its neighbours in a window of k epochs (k=1: no smoothing).
+    ``smooth=k`` averages each point with its neighbours in a window of k epochs (k=1: no smoothing);
+    a run with fewer than k epochs (one still in progress) is smoothed over all it has.
     """
     import seaborn as sns
 
     if smooth > 1:
         # y_smooth[t] = mean of y over the window around t; edges are averaged over fewer points.
-        window = np.ones(smooth)
         for datum in data:
             x = np.asarray(datum[value], dtype=np.float64)
+            window = np.ones(min(smooth, len(x)))
             z = np.ones(len(x))
             datum[value] = np.convolve(x, window, "same") / np.convolve(z, window, "same")
     frame = pd.concat(data, ignore_index=True)
@@ -55,17 +56,22 @@ def plot_data(data, xaxis="Epoch", value="AverageEpRet", condition="Condition1",
     return ax
 
 
-def get_datasets(logdir, condition=None):
+def get_datasets(logdir, condition=None, select=None, exclude=None):
     """Every run below ``logdir`` as a DataFrame, with columns saying which experiment it is.
 
     ``Unit`` numbers the runs of one experiment, ``Condition1`` is the legend label (``condition``
     or the experiment name from config.json), ``Condition2`` tells seeds apart, and
-    ``Performance`` copies AverageTestEpRet when present, else AverageEpRet.
+    ``Performance`` copies AverageTestEpRet when present, else AverageEpRet. ``select`` keeps
+    the runs whose path contains all its strings, ``exclude`` drops those containing any of them.
     """
     global exp_idx, units
     datasets = []
     for root, _, files in sorted(os.walk(logdir)):
         if "progress.txt" not in files:
+            continue
+        if select and not all(x in root for x in select):
+            continue
+        if exclude and any(x in root for x in exclude):
             continue
         exp_name = None
         try:
@@ -104,11 +110,15 @@ def get_all_datasets(all_logdirs, legend=None, select=None, exclude=None):
 
     A path ending in ``/`` is used as it is; otherwise it is a prefix: every directory beside it
     whose name starts with it is included (``data/ppo`` matches ``data/ppo-a`` and ``data/ppo-b``).
-    ``select`` keeps directories whose path contains all its strings, ``exclude`` drops those
-    containing any of its strings.
+    A ``progress.txt`` file stands for the run folder that holds it. ``select`` keeps the runs
+    (found anywhere below these directories) whose path contains all its strings, ``exclude``
+    drops those containing any of its strings.
     """
     logdirs = []
     for logdir in all_logdirs:
+        if osp.isfile(logdir) and osp.basename(logdir) == "progress.txt":
+            logdirs.append(osp.join(osp.dirname(logdir) or ".", ""))
+            continue
         if osp.isdir(logdir) and logdir[-1] == os.sep:
             logdirs.append(logdir)
             continue
@@ -117,10 +127,6 @@ def get_all_datasets(all_logdirs, legend=None, select=None, exclude=None):
         check(osp.isdir(basedir), f"There is no directory {basedir}; pass the folder of a run, e.g. data/exp.")
         matches = [osp.join(basedir, x) for x in sorted(os.listdir(basedir)) if prefix in x and x.startswith(prefix)]
         logdirs += matches
-    if select is not None:
-        logdirs = [log for log in logdirs if all(x in log for x in select)]
-    if exclude is not None:
-        logdirs = [log for log in logdirs if all(x not in log for x in exclude)]
     check(logdirs, "No run directory matches " + ", ".join(all_logdirs) + "; pass the folder of a run, e.g. data/exp.")
     print("Plotting from...\n" + DIV_LINE + "\n" + "\n".join(logdirs) + "\n" + DIV_LINE)
 
@@ -128,7 +134,11 @@ def get_all_datasets(all_logdirs, legend=None, select=None, exclude=None):
           f"--legend gave {len(legend or [])} names for {len(logdirs)} directories; give one name per directory.")
     data = []
     for i, log in enumerate(logdirs):
-        data += get_datasets(log, legend[i] if legend else None)
+        data += get_datasets(log, legend[i] if legend else None, select, exclude)
+    if select or exclude:
+        words = ([f"--select {' '.join(select)}"] if select else []) + ([f"--exclude {' '.join(exclude)}"] if exclude else [])
+        check(data, "No run below " + ", ".join(logdirs) + " matches " + " and ".join(words)
+              + "; check the words against the runs' folder names.")
     check(data, "No progress.txt with any rows was found under " + ", ".join(logdirs)
           + "; pass the folder of a run that has finished at least one epoch.")
     return data

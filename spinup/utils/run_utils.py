@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import os.path as osp
+import shlex
 import signal
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -19,21 +22,124 @@ from textwrap import dedent
 import cloudpickle
 
 from spinup.user_config import DEFAULT_DATA_DIR, DEFAULT_SHORTHAND, FORCE_DATESTAMP, WAIT_BEFORE_LAUNCH
-from spinup.utils.checks import check
+from spinup.utils.checks import UserError, check
 from spinup.utils.logx import colorize
 from spinup.utils.envs import make_env_fn
 from spinup.utils.mpi_tools import mpirun_command, mpirun_env
 from spinup.utils.serialization_utils import convert_json
 
 DIV_LINE = "=" * 80
+# Most file systems allow 255 bytes per folder name; a variant's name leaves room for the seed
+# and date parts that setup_logger_kwargs adds around it.
+MAX_NAME = 200
 
 
 class ExperimentFailed(RuntimeError):
-    """A launched run exited with an error; ``returncode`` is its exit status (2 for bad input)."""
+    """A launched run exited with an error; ``returncode`` is its exit status (2 for bad input).
 
-    def __init__(self, exp_name: str, returncode: int):
+    ``reason`` is the run's own one-line error, when it printed one.
+    """
+
+    def __init__(self, exp_name: str, returncode: int, reason: str | None = None):
         super().__init__(f"The run '{exp_name}' failed with exit status {returncode}; its error is printed above.")
+        self.exp_name = exp_name
         self.returncode = returncode
+        self.reason = reason
+
+
+class GridFailed(ExperimentFailed):
+    """Some variants of a grid failed; the others ran to the end. The message lists the failures."""
+
+    def __init__(self, failures: list, total: int):
+        codes = {f.returncode for f in failures}
+        super().__init__("grid", 2 if codes == {2} else 1)
+        self.failures = failures
+        parts = [f"{f.exp_name} ({f.reason or f'exit status {f.returncode}'})" for f in failures]
+        self.args = (f"{len(failures)} of {total} runs failed and the others finished: " + "; ".join(parts),)
+
+
+def quote_path(path: str) -> str:
+    """``path`` as it can be pasted into a shell (quoted when it holds spaces or other specials)."""
+    return shlex.quote(str(path))
+
+
+def check_output_dir(output_dir: str) -> None:
+    """Refuse, before anything runs, an output folder that cannot be made or written."""
+    output_dir = osp.abspath(output_dir)
+    for part in output_dir.split(os.sep):
+        check(len(part.encode()) <= 255, f"The folder name '{part[:40]}...' is {len(part.encode())} bytes long; "
+              "folder names can have at most 255, so choose a shorter --exp_name or --data_dir.")
+    parent = output_dir
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    check(osp.isdir(parent), f"Cannot make the output folder {output_dir}: {parent} is a file, not a folder; "
+          "choose another --data_dir or --exp_name.")
+    try:  # os.access says yes to root even on a read-only file system: try it
+        tempfile.TemporaryDirectory(dir=parent).cleanup()
+    except OSError as e:
+        raise UserError(f"Cannot write the output folder {output_dir}: {parent} is not writable "
+                        f"({e.strerror}); choose another --data_dir.") from None
+
+
+class _ArgumentsChecked(Exception):
+    """Raised where an algorithm first reaches for its logger or its environment: its own checks
+    of its arguments, which come before both, have passed."""
+
+
+class _StopAtFirstUse:
+    """Stands in for ``logger_kwargs``: unpacking it or reading from it ends the check."""
+
+    def keys(self):
+        raise _ArgumentsChecked
+
+    def __getitem__(self, key):
+        raise _ArgumentsChecked
+
+    __iter__ = __len__ = get = items = keys
+
+
+def _stop_env_fn():
+    raise _ArgumentsChecked
+
+
+def _is_spinup_algorithm(thunk) -> bool:
+    return callable(thunk) and str(getattr(thunk, "__module__", "")).startswith("spinup.algos.")
+
+
+def _algorithm_command_name(thunk) -> str:
+    """The ``spinup`` command that runs ``thunk`` ('ppo', 'ppo_jax'), or '' for other functions."""
+    if not _is_spinup_algorithm(thunk):
+        return ""
+    return thunk.__name__ + ("_jax" if thunk.__module__.startswith("spinup.algos.jax.") else "")
+
+
+def check_arguments(thunk, kwargs: dict) -> None:
+    """Run a spinup algorithm's own argument checks on ``kwargs`` without training.
+
+    The algorithm is called with a logger and an environment that stop it at their first use,
+    which comes after its checks, so a bad value is refused now, before any run starts. Functions
+    other than spinup's algorithms are not called.
+    """
+    kwargs = dict(kwargs)
+    if "env_name" in kwargs:
+        make_env_fn(kwargs.pop("env_name"))  # refuses an unknown id
+    if not _is_spinup_algorithm(thunk):
+        return
+    kwargs.update(env_fn=_stop_env_fn, logger_kwargs=_StopAtFirstUse())
+    kwargs.pop("resume", None)
+    try:
+        thunk(**kwargs)
+    except _ArgumentsChecked:
+        return
+    except UserError:
+        raise
+    except TypeError as e:
+        if "unexpected keyword argument" in str(e):
+            name = getattr(thunk, "__name__", "the algorithm")
+            raise UserError(f"{name} has no argument {str(e).split('argument')[-1].strip()}; "
+                            f"help({name}) lists its arguments.") from None
+    except Exception:
+        pass  # anything else is the run's to report, with its full context
 
 
 def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False, overwrite=False) -> dict:
@@ -76,17 +182,29 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     """
     num_cpu = resolve_num_cpu(num_cpu)
     kwargs["seed"] = seed
+    check_arguments(thunk, kwargs)
+    check_output_dir(setup_logger_kwargs(exp_name, seed, data_dir, datestamp)["output_dir"])
     print(colorize(f"Running experiment:\n\n{exp_name}\n\nwith kwargs:\n", color="cyan", bold=True))
     print(json.dumps(convert_json(kwargs), separators=(",", ":\t"), indent=4, sort_keys=True), "\n")
     # logger_kwargs given without an output_dir (e.g. only tensorboard=True) keep the usual layout
     given = dict(kwargs.get("logger_kwargs") or {})
     kwargs["logger_kwargs"] = {**setup_logger_kwargs(exp_name, seed, data_dir, datestamp), **given}
+    if _is_spinup_algorithm(thunk):
+        # Decided here, where the user's terminal is: under mpirun a run's output is a pseudo-terminal
+        # even when the user redirected it to a file, and the bar would fill that file.
+        kwargs["logger_kwargs"].setdefault("progress_bar", sys.stdout.isatty())
     if "env_name" in kwargs:
         env_name = kwargs.pop("env_name")
         kwargs["env_fn"] = make_env_fn(env_name)
+    output_dir = kwargs["logger_kwargs"]["output_dir"]
 
     encoded = base64.b64encode(zlib.compress(cloudpickle.dumps(lambda: thunk(**kwargs)))).decode("ascii")
-    cmd = [sys.executable, "-u", "-m", "spinup.utils.run_entrypoint", encoded]
+    # the run writes its one-line error here, for a grid's summary; the algorithm's name and the
+    # output folder let it say how to resume after a second Ctrl-C
+    error_file = tempfile.NamedTemporaryFile(prefix="spinup-error-", suffix=".txt", delete=False)
+    error_file.close()
+    algo_name = _algorithm_command_name(thunk)
+    cmd = [sys.executable, "-u", "-m", "spinup.utils.run_entrypoint", encoded, error_file.name, algo_name, output_dir]
     env = dict(os.environ)
     if num_cpu > 1:
         cmd = mpirun_command(num_cpu) + cmd
@@ -96,21 +214,23 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     previous = signal.signal(signal.SIGINT, lambda signum, frame: None) if _in_main_thread() else None
     try:
         returncode = subprocess.call(cmd, env=env)
+        with open(error_file.name) as f:
+            reason = f.read().strip() or None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        os.unlink(error_file.name)
     if returncode != 0:
-        raise ExperimentFailed(exp_name, returncode)
+        raise ExperimentFailed(exp_name, returncode, reason)
 
-    logger_kwargs = kwargs["logger_kwargs"]
     print(
-        colorize(f"\n{DIV_LINE}\nEnd of experiment. Outputs are in {logger_kwargs['output_dir']}\n\n", "cyan")
-        + f"Plot results:    spinup plot {logger_kwargs['output_dir']}\n"
-        + f"Watch the agent: spinup test_policy {logger_kwargs['output_dir']}\n"
+        colorize(f"\n{DIV_LINE}\nEnd of experiment. Outputs are in {quote_path(output_dir)}\n\n", "cyan")
+        + f"Plot results:    spinup plot {quote_path(output_dir)}\n"
+        + f"Watch the agent: spinup test_policy {quote_path(output_dir)}\n"
         + DIV_LINE
         + "\n"
     )
-    return logger_kwargs["output_dir"]
+    return output_dir
 
 
 def _in_main_thread() -> bool:
@@ -137,7 +257,8 @@ def valid_str(v) -> str:
         return valid_str(v.__name__)
     if isinstance(v, (tuple, list)):
         return "-".join(valid_str(x) for x in v)
-    str_v = str(v).lower()
+    # 1e30 prints as 1e+30: dropping the '+' keeps the sign right once '+' would become '-'
+    str_v = str(v).lower().replace("e+", "e")
     valid_chars = f"-_{string.ascii_letters}{string.digits}"
     return "".join(c if c in valid_chars else "-" for c in str_v)
 
@@ -207,6 +328,10 @@ class ExperimentGrid:
         if not isinstance(vals, list):
             vals = [vals]
         check(len(vals) > 0, f"The key '{key}' was given no values; give at least one.")
+        for i, v in enumerate(vals):
+            check(not any(_same_value(v, w) for w in vals[:i]),
+                  f"The key '{key}' lists the value {convert_json(v)!r} twice, which would run the same "
+                  "experiment twice into one folder; give each value once.")
         if DEFAULT_SHORTHAND and shorthand is None:
             shorthand = self._default_shorthand(key)
         self.keys.append(key)
@@ -238,7 +363,11 @@ class ExperimentGrid:
                     var_name += ("_" + param_name) if variant_val else ""
                 else:
                     var_name += "_" + param_name + valid_str(variant_val)
-        return var_name.lstrip("_")
+        var_name = var_name.lstrip("_")
+        if len(var_name) > MAX_NAME:
+            digest = hashlib.sha1(var_name.encode()).hexdigest()[:8]
+            var_name = var_name[: MAX_NAME - 9].rstrip("_-") + "_" + digest
+        return var_name
 
     def _variants(self, keys, vals):
         if len(keys) == 1:
@@ -296,29 +425,69 @@ class ExperimentGrid:
         Returns:
             The list of output directories, one per variant.
         """
-        self.print()
+        check(backend in ("local", "ray"), f"Unknown backend '{backend}'; use 'local' or 'ray'.")
         variants = self.variants()
-        var_names = {self.variant_name(var) for var in variants}
-        var_names = sorted(var_names)
-        line = DIV_LINE
-        preparing = colorize("Preparing to run the following experiments...", color="green", bold=True)
-        joined_var_names = "\n".join(var_names)
-        print(dedent(f"\n{line}\n\n{preparing}\n\n{joined_var_names}\n\n{line}\n"))
-        if WAIT_BEFORE_LAUNCH > 0:
-            time.sleep(WAIT_BEFORE_LAUNCH)
-
         jobs = []
         for var in variants:
             exp_name = self.variant_name(var)
             kwargs = deepcopy(var)
             seed = kwargs.pop("seed", 0)
             jobs.append((exp_name, seed, kwargs))
+        # Every variant's arguments and folder are checked before the first one trains.
+        folders = {}
+        for exp_name, seed, kwargs in jobs:
+            check_arguments(thunk, {**kwargs, "seed": seed})
+            output_dir = setup_logger_kwargs(exp_name, seed, data_dir, datestamp)["output_dir"]
+            check(output_dir not in folders, f"Two variants would write into one folder, {output_dir}; give "
+                  "them different values or add the differing key with in_name=True.")
+            folders[output_dir] = exp_name
+            check_output_dir(output_dir)
+
+        self.print()
+        var_names = sorted({exp_name for exp_name, _, _ in jobs})
+        line = DIV_LINE
+        preparing = colorize("Preparing to run the following experiments...", color="green", bold=True)
+        joined_var_names = "\n".join(var_names)
+        print(dedent(f"\n{line}\n\n{preparing}\n\n{joined_var_names}\n\n{line}\n"))
+        if any(len(n) == MAX_NAME and n[-9] == "_" for n in var_names):
+            print(f"Names longer than {MAX_NAME} characters were cut and end in a hash of the full name; "
+                  "each run's config.json holds its full arguments.\n")
+        if WAIT_BEFORE_LAUNCH > 0:
+            time.sleep(WAIT_BEFORE_LAUNCH)
+
         if backend == "ray":
             from spinup.utils.ray_backend import run_on_ray
 
             return run_on_ray(jobs, thunk, num_cpu=num_cpu, data_dir=data_dir, datestamp=datestamp, address=address)
-        check(backend == "local", f"Unknown backend '{backend}'; use 'local' or 'ray'.")
-        return [
-            call_experiment(exp_name, thunk, seed=seed, num_cpu=num_cpu, data_dir=data_dir, datestamp=datestamp, **kwargs)
-            for exp_name, seed, kwargs in jobs
-        ]
+        outputs, failures = [], []
+        for i, (exp_name, seed, kwargs) in enumerate(jobs):
+            try:
+                outputs.append(call_experiment(exp_name, thunk, seed=seed, num_cpu=num_cpu, data_dir=data_dir,
+                                               datestamp=datestamp, **kwargs))
+            except ExperimentFailed as e:
+                e.exp_name = f"{exp_name}_s{seed}"
+                if len(jobs) == 1:
+                    raise
+                if e.returncode == 130:  # the user stopped the sweep: don't start the rest
+                    _say_not_run(jobs[i + 1:])
+                    raise
+                failures.append(e)
+            except KeyboardInterrupt:
+                _say_not_run(jobs[i + 1:])
+                raise
+        if failures:
+            raise GridFailed(failures, len(jobs))
+        return outputs
+
+
+def _say_not_run(jobs) -> None:
+    if jobs:
+        names = ", ".join(f"{exp_name}_s{seed}" for exp_name, seed, _ in jobs)
+        print(f"The sweep was stopped; these {len(jobs)} runs never started: {names}.", file=sys.stderr, flush=True)
+
+
+def _same_value(a, b) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False

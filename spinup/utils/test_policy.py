@@ -157,6 +157,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     check_positive_ints(episodes=args.episodes)
     check_nonnegative_ints(len=args.len)
+    check(args.itr >= -1, f"--itr takes the number of a numbered save, or -1 for the last one, not {args.itr}.")
     if args.video:
         from spinup.utils.video import record_video
 

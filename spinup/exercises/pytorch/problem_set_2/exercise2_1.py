@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     experiments = sorted({osp.dirname(d) for d in out_dirs})
     print("\nPlot the three settings against each other (seeds averaged):\n")
     print("    spinup plot " + " ".join(experiments))
-    print("    spinup plot " + " ".join(experiments) + " --value LossV VVals\n")
+    print("    spinup plot " + " ".join(experiments) + " --value LossV AverageVVals\n")
     return 0
 
 
