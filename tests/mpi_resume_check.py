@@ -20,6 +20,14 @@ setup_pytorch_for_mpi()
 assert num_procs() == 2, "run me with mpirun -np 2"
 rank, comm, scratch = proc_id(), _comm(), sys.argv[1]
 
+
+def _abort_on_failure(kind, value, tb):  # a failed check on one rank must not leave the other waiting
+    sys.__excepthook__(kind, value, tb)
+    comm.Abort(1)
+
+
+sys.excepthook = _abort_on_failure
+
 # 1. Each rank saves its own state ...
 torch.manual_seed(100 + rank)
 np.random.seed(100 + rank)
@@ -34,7 +42,6 @@ logger.log_tabular("Epoch", 0)
 logger.dump_tabular()
 saved_torch, saved_state = torch.get_rng_state(), np.array(env.unwrapped.state)
 logger.save_checkpoint(1, o, 10.0 + rank, 5 + 3 * rank)
-comm.Barrier()  # rank 0 has written the checkpoint
 
 # ... and gets it back, not rank 0's.
 torch.manual_seed(999)

@@ -463,6 +463,10 @@ class Logger:
                 self._warned_skip = True
             atomic_write(self.checkpoint_path(self.output_dir), lambda tmp: torch.save(record, tmp))
             self._last_checkpoint_rows = self.epoch_count
+        if due and num_procs() > 1:
+            from spinup.utils.mpi_tools import _comm
+
+            _comm().Barrier()  # no process goes on before the checkpoint is on disk
         if self.total_epochs is not None and epoch >= self.total_epochs:
             self._release()
         if self.stop_requested:
