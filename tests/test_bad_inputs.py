@@ -121,7 +121,7 @@ CASES = [
     ("cli", ["ppo", "--epochs", "1"], ["Say which environment"]),
     ("cli", ["ppo", "--env", "CartPole-v1", "--cpu", "0"], ["must be a positive integer or 'auto'"]),
     ("cli", ["ppo", "--env", "CartPole-v1", "--cpu", "many"], ["must be a positive integer or 'auto'"]),
-    ("cli", ["ddpg", "--env", "Pendulum-v1", "--cpu", "2"], ["--cpu applies to vpg, trpo, ppo only"]),
+    ("cli", ["ddpg", "--env", "Pendulum-v1", "--cpu", "2"], ["--cpu applies to vpg, trpo, ppo, vpg_jax, trpo_jax, ppo_jax only"]),
     ("cli", ["td3", "--env", "CartPole-v1"], ["td3 needs continuous (Box) actions", "use dqn"]),
     ("cli", ["sac", "--env", "CartPole-v1"], ["sac needs continuous (Box) actions"]),
     ("cli", ["dqn", "--env", "Pendulum-v1"], ["dqn needs discrete actions", "use ddpg"]),
