@@ -332,3 +332,18 @@ def test_dqn_cnn_matches_pytorch(shape, dtype):
         _close(j.q(jnp.asarray(obs[0])), t.q(torch.as_tensor(obs[0])))  # one observation, no batch axis
         np.testing.assert_array_equal(j.act(jnp.asarray(obs)), t.act(torch.as_tensor(obs)))
     assert jdqn.count_vars(j) == tdqn.count_vars(t)
+
+
+@pytest.mark.parametrize("core", [jvpg, jtrpo, jppo], ids=["vpg", "trpo", "ppo"])
+def test_gaussian_parameters_keep_their_types_through_an_optimiser_step(core):
+    """A weakly typed log_std turns strongly typed after one Adam step, and every jitted function that
+    takes the parameters compiles again: the first epochs of a Box run paid twice the compile time."""
+    import optax
+
+    j = core.MLPActorCritic(Box(-1, 1, (3,)), Box(-1, 1, (2,)), **HID, rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(j.pi, optax.adam(1e-3), wrt=nnx.Param)
+    avals = lambda: jax.tree.map(lambda a: a.aval, nnx.state((j.pi, optimizer)))  # noqa: E731
+    before = avals()
+    obs, act = jnp.asarray(_obs(4, 3)), jnp.zeros((4, 2))
+    optimizer.update(j.pi, nnx.grad(lambda m: m(obs, act)[1].sum())(j.pi))
+    assert avals() == before

@@ -156,7 +156,9 @@ class MLPGaussianActor(Actor):
     """
 
     def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
-        self.log_std = nnx.Param(jnp.full((act_dim,), -0.5))
+        # float32, not the weakly typed array jnp.full makes from a Python float: after the first
+        # optimiser step the parameter would turn strongly typed and every jitted function recompile.
+        self.log_std = nnx.Param(jnp.full((act_dim,), -0.5, dtype=jnp.float32))
         self.mu_net = mlp([obs_dim, *hidden_sizes, act_dim], activation, rngs=rngs)
         self.obs_scale = obs_scale
 
