@@ -43,6 +43,12 @@ dqn        update_after=1000, update_every=50,      DQN learning_starts=1000, tr
 
 Network sizes, activations, learning rates, gamma and lambda are the same on both sides; the
 initialisation differs (SB3 uses orthogonal init), which does not change the cost of a step.
+
+``vpg_jax``, ``trpo_jax`` and ``ppo_jax`` run the JAX twins with the settings of ``vpg``, ``trpo``
+and ``ppo`` against the same SB3 configurations. Every measured process is pinned to one core; a JAX
+one also asks XLA for single-threaded kernels (``setup_jax_for_mpi``), and its row reports the
+share of the run's wall time that went to tracing and compiling (the first epoch's compiles fall
+in the warm-up, outside the rate).
 """
 
 from __future__ import annotations
@@ -59,7 +65,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 ON_POLICY_EPOCH = 4000
-ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image"]
+ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image",
+             "vpg_jax", "trpo_jax", "ppo_jax"]
+ON_POLICY = ("ppo", "vpg", "trpo")
 
 # algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
 TASKS = {
@@ -67,6 +75,10 @@ TASKS = {
     "ppo-default": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
     "vpg": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
     "trpo": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    # The JAX twins, with the same settings as the PyTorch entries (and the same SB3 counterparts)
+    "vpg_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "trpo_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ppo_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
     "ddpg": ("HalfCheetah-v5", 3000, 1500),
     "td3": ("HalfCheetah-v5", 3000, 1500),
     "sac": ("HalfCheetah-v5", 3000, 1500),
@@ -76,7 +88,34 @@ TASKS = {
 
 
 def base_algo(name: str) -> str:
+    """The spinup function an entry runs: ``ppo`` for ``ppo-default``, ``ppo_jax`` for ``ppo_jax``."""
     return name.split("-")[0]
+
+
+def family(name: str) -> str:
+    """The algorithm whatever the framework: ``ppo`` for ``ppo``, ``ppo-default`` and ``ppo_jax``."""
+    return base_algo(name).removesuffix("_jax")
+
+
+def is_jax(name: str) -> bool:
+    return base_algo(name).endswith("_jax")
+
+
+class CompileClock:
+    """Seconds JAX spends tracing, lowering and compiling, summed from its monitoring events."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+
+    def __init__(self):
+        import jax.monitoring
+
+        self.seconds = 0.0
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, event, duration, **_):
+        if event in self.EVENTS:
+            self.seconds += duration
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,13 +127,13 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
 
     import spinup
 
-    algo = base_algo(name)
-    fn = getattr(spinup, algo)
+    algo = family(name)
+    fn = getattr(spinup, base_algo(name))
     env_fn = lambda: common.make_env(env_id)  # noqa: E731
     logger_kwargs = dict(output_dir=out_dir, output_fname="progress.txt")
-    if algo in ("ppo", "vpg", "trpo"):
+    if algo in ON_POLICY:
         kw = dict(steps_per_epoch=epoch_steps, epochs=steps // epoch_steps, save_freq=10**6)
-        if name == "ppo":
+        if name in ("ppo", "ppo_jax"):
             kw.update(target_kl=1e9)  # no early stopping: all 80 policy steps, as in SB3
         if algo == "vpg":
             kw.update(train_v_iters=1)  # A2C takes one step on the value loss per rollout
@@ -117,10 +156,10 @@ def run_sb3(name, env_id, steps, epoch_steps, update_after, seed, device):
     import numpy as np
     import torch.nn as nn
 
-    algo = base_algo(name)
+    algo = family(name)
     cls = common.sb3_class(algo)
     env = common.make_env(env_id)
-    if algo in ("ppo", "vpg", "trpo"):
+    if algo in ON_POLICY:
         pk = dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh)
         kw = dict(n_steps=epoch_steps, gamma=0.99, gae_lambda=0.97, policy_kwargs=pk)
         if algo == "ppo":
@@ -179,6 +218,15 @@ def worker(spec: dict) -> dict:
     lib, name, env_id = spec["lib"], spec["algo"], spec["env"]
     steps, warmup, seed = spec["steps"], spec["warmup"], spec.get("seed", 0)
     device = spec.get("device", "cpu")
+    # One core per measured process, every library alike; XLA gets single-threaded kernels too.
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    clock = None
+    if lib == "ours" and is_jax(name):
+        from spinup.utils.mpi_jax import setup_jax_for_mpi
+
+        setup_jax_for_mpi()  # before JAX starts its CPU backend, which reads the flags once
+        clock = CompileClock()
     start = time.perf_counter()
     if lib == "random":
         run_random(env_id, steps, seed)
@@ -190,7 +238,8 @@ def worker(spec: dict) -> dict:
     total = time.perf_counter() - start
     rate = common.steady_rate(common.PROBE.step_times, common.PROBE.test_spans, warmup)
     return dict(spec, rate=rate, wall_s=total, steps_seen=len(common.PROBE.step_times),
-                torch_threads=torch.get_num_threads())
+                torch_threads=torch.get_num_threads(), cores=len(os.sched_getaffinity(0)),
+                compile_s=None if clock is None else clock.seconds)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,8 +253,7 @@ def plan(algos, args):
         env_id, steps, warmup = TASKS[name]
         if args.env:
             env_id = args.env
-        algo = base_algo(name)
-        on_policy = algo in ("ppo", "vpg", "trpo")
+        on_policy = family(name) in ON_POLICY
         epoch_steps = args.epoch_steps or ON_POLICY_EPOCH
         update_after = 500 if name == "dqn-image" else 1000
         if on_policy:
@@ -256,6 +304,10 @@ def aggregate(runs):
         row["paired_ratio"] = summarise([p["ours"] / p["sb3"] for p in pairs.values() if len(p) == 2])
         row["ours_frac"] = ours["median"] / ceil["median"] if ours and ceil else None
         row["sb3_frac"] = sb3["median"] / ceil["median"] if sb3 and ceil else None
+        # JAX entries: the share of the run's wall time spent tracing and compiling
+        shares = [r["compile_s"] / r["wall_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
+                  and r.get("compile_s") is not None and "error" not in r]
+        row["compile_share"] = summarise(shares)
         table.append(row)
     return table
 
@@ -276,6 +328,11 @@ def _task(row):
     return row["env"] if device == "cpu" else f"{row['env']} ({device})"
 
 
+def _fmt_share(s):
+    """A JAX entry's compile share of the run, median (min-max); '-' for PyTorch entries."""
+    return "-" if not s else f"{100 * s['median']:.1f}% ({100 * s['min']:.1f}-{100 * s['max']:.1f})"
+
+
 def _pct(x):
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -283,15 +340,18 @@ def _pct(x):
 def markdown(table, info, args) -> str:
     lines = ["# Training speed: environment steps per second, ours vs Stable-Baselines3", ""]
     lines += common.machine_lines(info)
-    lines += [f"- Repeats per entry: {args.repeats}; PyTorch threads per process: 1 (both libraries)", ""]
+    lines += [f"- Repeats per entry: {args.repeats}; PyTorch threads per process: 1 (both libraries); "
+              "each process pinned to one core (JAX entries: single-threaded XLA)", ""]
     lines += ["| algorithm | task | ours: median (min-max) | SB3: median (min-max) | ours / SB3 "
-              "| ours / SB3 per round | random-action ceiling | ours % of ceiling | SB3 % of ceiling |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| ours / SB3 per round | random-action ceiling | ours % of ceiling | SB3 % of ceiling "
+              "| JAX compile % of run |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         lines.append(f"| {row['algo']} | {_task(row)} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
                      f"| {_fmt_ratio(row.get('paired_ratio'))} "
-                     f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} |")
+                     f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} "
+                     f"| {_fmt_share(row.get('compile_share'))} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -300,12 +360,13 @@ def rst(table, info) -> str:
     """The machine and the table as reStructuredText (a list-table), for the docs page to include."""
     lines = [*common.machine_lines(info), "", ".. list-table::", "   :header-rows: 1", "",
              "   * - algorithm", "     - task", "     - ours: median (min-max)", "     - SB3: median (min-max)",
-             "     - ours / SB3", "     - ours / SB3 per round", "     - random actions", "     - ours % of random", "     - SB3 % of random"]
+             "     - ours / SB3", "     - ours / SB3 per round", "     - random actions", "     - ours % of random", "     - SB3 % of random",
+             "     - JAX compile % of run"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         cells = [row["algo"], _task(row), _fmt(row["ours"]), _fmt(row["sb3"]), ratio,
                  _fmt_ratio(row.get("paired_ratio")), _fmt(row["random"]),
-                 _pct(row["ours_frac"]), _pct(row["sb3_frac"])]
+                 _pct(row["ours_frac"]), _pct(row["sb3_frac"]), _fmt_share(row.get("compile_share"))]
         cells = ["n/a" if c == "-" else c for c in cells]
         lines.append(f"   * - {cells[0]}")
         lines += [f"     - {c}" for c in cells[1:]]

@@ -54,7 +54,9 @@ def to_nnx_state(named_tensors: dict, nnx_module: nnx.Module, image_features=Non
         path = nnx_path(key)
         if path not in flat:
             raise KeyError(f"{key} (as {path}) has no counterpart in the NNX module")
-        w = to_nnx_layout(value.detach().cpu().numpy())
+        # A copy: on the CPU jnp.asarray may share numpy's (so torch's) memory, and a later in-place
+        # change to the torch parameters would then show up in the NNX module too.
+        w = np.array(to_nnx_layout(value.detach().cpu().numpy()), copy=True)
         if image_features is not None and key.endswith("head.0.weight"):
             w = chw_rows_to_hwc(w, image_features)
         target = flat[path]

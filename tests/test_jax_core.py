@@ -108,6 +108,58 @@ def test_categorical_entropy_with_a_zero_probability_is_finite():
     _close(pi.entropy(), t.entropy())
 
 
+@pytest.mark.parametrize("act_space", [Box(-1, 1, (2,)), Discrete(3)], ids=["box", "discrete"])
+def test_on_policy_uint8_observations_are_scaled_as_in_pytorch(act_space):
+    """uint8 observations (pixels, RAM bytes) enter both twins' networks multiplied by 1/255."""
+    obs_space = Box(0, 255, (6,), dtype=np.uint8)
+    t, j = _pair(tppo, jppo, obs_space, act_space, **HID)
+    assert jppo.obs_scale(obs_space) == tppo.obs_scale(obs_space) == 1.0 / 255
+    assert jppo.obs_scale(Box(-1, 1, (6,))) == 1.0
+    copy_torch_weights(t, j)
+    raw = np.random.default_rng(2).integers(0, 256, size=(5, 6)).astype(np.float32)
+    act = np.zeros((5, 2), np.float32) if isinstance(act_space, Box) else np.array([0, 1, 2, 1, 0])
+    with torch.no_grad():
+        t_pi, t_logp = t.pi(torch.as_tensor(raw), torch.as_tensor(act))
+        _close(j.pi(jnp.asarray(raw), jnp.asarray(act))[1], t_logp)
+        _close(j.v(jnp.asarray(raw)), t.v(torch.as_tensor(raw)))
+        # Unscaled, the same weights would give other numbers: the factor is really applied.
+        unscaled = jppo.MLPActorCritic(Box(-np.inf, np.inf, (6,)), act_space, **HID, rngs=nnx.Rngs(1))
+        nnx.update(unscaled, nnx.state(j, nnx.Param))
+        assert not np.allclose(unscaled.v(jnp.asarray(raw)), t.v(torch.as_tensor(raw)).numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("core", [jvpg, jtrpo, jppo], ids=["vpg", "trpo", "ppo"])
+def test_on_policy_to_env_action_clips_and_shifts_by_start(core):
+    box = Box(-1, 1, (2,))
+    np.testing.assert_array_equal(core.to_env_action(np.array([3.0, -0.5]), box), [1.0, -0.5])
+    assert core.to_env_action(np.array(2), Discrete(3, start=5)) == 7
+    assert core.to_env_action(np.array(0), Discrete(3)) == 0
+
+
+class _SpacesOnly:
+    """An environment without a registered id: enough to save a model's record."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space, self.spec = observation_space, action_space, None
+        self.unwrapped = self
+
+
+@pytest.mark.parametrize("act_space", [Box(-0.1, 0.1, (2,)), Discrete(3, start=5)], ids=["box", "discrete"])
+def test_jax_test_policy_clips_and_shifts_actions_as_training_does(act_space, tmp_path):
+    from spinup.utils import jax_saver
+
+    obs_space = Box(-1, 1, (3,))
+    ac = jppo.MLPActorCritic(obs_space, act_space, **HID, rngs=nnx.Rngs(0))
+    jax_saver.save_model(jax_saver.model_path(str(tmp_path)), ac, _SpacesOnly(obs_space, act_space), HID)
+    _, get_action = jax_saver.load_policy_and_env(str(tmp_path))
+    acts = [get_action(o) for o in _obs(50, 3)]
+    if isinstance(act_space, Box):
+        assert all(np.all(np.abs(a) <= 0.1) for a in acts)
+        assert any(np.any(np.abs(a) == 0.1) for a in acts)  # std 0.6 samples: some hit the bounds
+    else:
+        assert {int(a) for a in acts} <= {5, 6, 7} and len({int(a) for a in acts}) > 1
+
+
 def test_trpo_kl_hvp_and_cg_match_pytorch():
     obs_space, obs = Box(-np.inf, np.inf, (4,)), _obs(9, 4)
     for act_space in (Box(-1, 1, (2,)), Discrete(3)):
@@ -280,3 +332,18 @@ def test_dqn_cnn_matches_pytorch(shape, dtype):
         _close(j.q(jnp.asarray(obs[0])), t.q(torch.as_tensor(obs[0])))  # one observation, no batch axis
         np.testing.assert_array_equal(j.act(jnp.asarray(obs)), t.act(torch.as_tensor(obs)))
     assert jdqn.count_vars(j) == tdqn.count_vars(t)
+
+
+@pytest.mark.parametrize("core", [jvpg, jtrpo, jppo], ids=["vpg", "trpo", "ppo"])
+def test_gaussian_parameters_keep_their_types_through_an_optimiser_step(core):
+    """A weakly typed log_std turns strongly typed after one Adam step, and every jitted function that
+    takes the parameters compiles again: the first epochs of a Box run paid twice the compile time."""
+    import optax
+
+    j = core.MLPActorCritic(Box(-1, 1, (3,)), Box(-1, 1, (2,)), **HID, rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(j.pi, optax.adam(1e-3), wrt=nnx.Param)
+    avals = lambda: jax.tree.map(lambda a: a.aval, nnx.state((j.pi, optimizer)))  # noqa: E731
+    before = avals()
+    obs, act = jnp.asarray(_obs(4, 3)), jnp.zeros((4, 2))
+    optimizer.update(j.pi, nnx.grad(lambda m: m(obs, act)[1].sum())(j.pi))
+    assert avals() == before

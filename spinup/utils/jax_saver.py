@@ -256,9 +256,13 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
         ``(env, get_action)``: the environment rebuilt from its registered id (``None`` if the run
         used an environment without an id), and a function from one observation to one action.
     """
+    from spinup.utils.test_policy import _env_action_maker
+
     ac, record = load_model(find_model(fpath, itr))
     env = _rebuild_env(fpath, record, render_mode)
-    return env, policy_function(ac, deterministic)
+    # Clip Box actions and shift Discrete ones by the space's start, as the training loop does.
+    to_env, act = _env_action_maker(json_to_space(record["action_space"])), policy_function(ac, deterministic)
+    return env, lambda o: to_env(act(o))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ STEPS = {
     4: {"says": "linear schedule", "pytorch": ["dqn.epsilon_at", "dqn.get_action", "dqn: epsilon = epsilon_at(t) ... a = get_action("]},
     5: {"says": "Execute", "pytorch": [
         "dqn: next_o, r, terminated, truncated, _ = env.step(a)",
-        "dqn: replay_buffer.store(o, a, r, next_o, terminated)",
+        "dqn: replay_buffer.store(o, a - act_start, r, next_o, terminated)",
         "dqn: truncated = truncated or ep_len == max_ep_len ... if terminated or truncated:",
     ]},
     6: {"says": "time to update", "pytorch": ["dqn: if t >= update_after and t % update_every == 0:"]},

@@ -43,6 +43,21 @@ def count_vars(module: nnx.Module) -> int:
     return sum(np.prod(p.shape) for p in jax.tree.leaves(nnx.state(module, nnx.Param)))
 
 
+def obs_scale(observation_space) -> float:
+    """The factor the networks multiply observations by: 1/255 for uint8 ones, 1 otherwise.
+
+    Bytes (image pixels, an Atari console's RAM) run from 0 to 255; scaled to [0, 1] they sit in
+    the range where tanh layers and the default initialisation work, as DQN's network does too.
+    The buffers keep the raw values; every network applies the factor itself, so acting,
+    the batched pass at the end of an epoch and a reloaded policy all see the same inputs.
+    """
+    return 1.0 / 255 if getattr(observation_space, "dtype", None) == np.uint8 else 1.0
+
+
+def _scaled(obs, scale: float):
+    return obs if scale == 1.0 else obs * scale
+
+
 def discount_cumsum(x: np.ndarray, discount: float) -> np.ndarray:
     """Discounted cumulative sums of a vector, from each index to the end.
 
@@ -122,11 +137,12 @@ class Actor(nnx.Module):
 class MLPCategoricalActor(Actor):
     """pi(a|s) = Categorical(softmax(logits(s))) for Discrete action spaces."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.logits_net = mlp([obs_dim, *hidden_sizes, act_dim], activation, rngs=rngs)
+        self.obs_scale = obs_scale
 
     def _distribution(self, obs):
-        return Categorical(logits=self.logits_net(obs))
+        return Categorical(logits=self.logits_net(_scaled(obs, self.obs_scale)))
 
     def _log_prob_from_distribution(self, pi, act):
         return pi.log_prob(act)
@@ -139,12 +155,15 @@ class MLPGaussianActor(Actor):
     stable choice for on-policy methods. They start at -0.5 (std about 0.6).
     """
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
-        self.log_std = nnx.Param(jnp.full((act_dim,), -0.5))
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
+        # float32, not the weakly typed array jnp.full makes from a Python float: after the first
+        # optimiser step the parameter would turn strongly typed and every jitted function recompile.
+        self.log_std = nnx.Param(jnp.full((act_dim,), -0.5, dtype=jnp.float32))
         self.mu_net = mlp([obs_dim, *hidden_sizes, act_dim], activation, rngs=rngs)
+        self.obs_scale = obs_scale
 
     def _distribution(self, obs):
-        return Normal(self.mu_net(obs), jnp.exp(self.log_std[...]))
+        return Normal(self.mu_net(_scaled(obs, self.obs_scale)), jnp.exp(self.log_std[...]))
 
     def _log_prob_from_distribution(self, pi, act):
         # The action dimensions are independent, so the joint log-likelihood is the sum.
@@ -154,12 +173,13 @@ class MLPGaussianActor(Actor):
 class MLPCritic(nnx.Module):
     """The state-value function V(s)."""
 
-    def __init__(self, obs_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.v_net = mlp([obs_dim, *hidden_sizes, 1], activation, rngs=rngs)
+        self.obs_scale = obs_scale
 
     def __call__(self, obs):
         # Shape (batch,), not (batch, 1): V is compared with returns of shape (batch,).
-        return jnp.squeeze(self.v_net(obs), -1)
+        return jnp.squeeze(self.v_net(_scaled(obs, self.obs_scale)), -1)
 
 
 class MLPActorCritic(nnx.Module):
@@ -167,6 +187,7 @@ class MLPActorCritic(nnx.Module):
 
     Args:
         observation_space: A one-dimensional Box space (``spinup.utils.envs`` flattens others).
+            With dtype uint8 the networks scale its values by 1/255 (see ``obs_scale``).
         action_space: A Box (Gaussian policy) or Discrete (categorical policy) space.
         hidden_sizes: Widths of the hidden layers of both networks.
         activation: The hidden layers' activation, a function such as ``jax.nn.tanh``.
@@ -177,14 +198,14 @@ class MLPActorCritic(nnx.Module):
     def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nnx.tanh,
                  *, rngs: nnx.Rngs | None = None):
         rngs = nnx.Rngs(0) if rngs is None else rngs
-        obs_dim = observation_space.shape[0]
+        obs_dim, scale = observation_space.shape[0], obs_scale(observation_space)
         if isinstance(action_space, Box):
-            self.pi = MLPGaussianActor(obs_dim, action_space.shape[0], hidden_sizes, activation, rngs=rngs)
+            self.pi = MLPGaussianActor(obs_dim, action_space.shape[0], hidden_sizes, activation, scale, rngs=rngs)
         elif isinstance(action_space, Discrete):
-            self.pi = MLPCategoricalActor(obs_dim, int(action_space.n), hidden_sizes, activation, rngs=rngs)
+            self.pi = MLPCategoricalActor(obs_dim, int(action_space.n), hidden_sizes, activation, scale, rngs=rngs)
         else:
             raise TypeError(f"MLPActorCritic supports Box and Discrete action spaces, not {action_space}.")
-        self.v = MLPCritic(obs_dim, hidden_sizes, activation, rngs=rngs)
+        self.v = MLPCritic(obs_dim, hidden_sizes, activation, scale, rngs=rngs)
 
     def step(self, obs, key):
         """Sample an action for ``obs`` with PRNG ``key``; return it with V(obs) and its log-prob.
@@ -215,10 +236,13 @@ class MLPActorCritic(nnx.Module):
 
 
 def to_env_action(a: np.ndarray, action_space):
-    """The action to hand the environment: Gaussian samples are clipped to the Box's bounds.
+    """Turn what the policy sampled into what the environment accepts.
 
-    The buffer keeps the unclipped sample, whose log-prob the policy computed.
+    A Gaussian sample can fall outside a Box, so it is clipped to the bounds. A categorical sample
+    is an index 0..n-1, and a ``Discrete(n, start=k)`` space numbers its actions k..k+n-1, so the
+    index is shifted by ``start``. The buffer keeps the sample itself: its log-prob is the one the
+    policy computed.
     """
     if isinstance(action_space, Box):
         return np.clip(a, action_space.low, action_space.high)
-    return int(a)
+    return int(a) + int(action_space.start)
