@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned to the CPU build on disk; the package itself only asks for a range.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,docs,tb,video,ray]"
+	$(BIN)/pip install -q -e ".[dev,docs,tb,video,ray,jax]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,0 +1,196 @@
+"""Networks and small helpers for SAC, in JAX: a squashed Gaussian policy and two Q-functions."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from spinup.utils.checks import check
+
+
+def combined_shape(length: int, shape=None) -> tuple:
+    """``(length, *shape)``: the shape of a buffer holding ``length`` items of ``shape``."""
+    if shape is None:
+        return (length,)
+    return (length, shape) if np.isscalar(shape) else (length, *shape)
+
+
+def identity(x):
+    return x
+
+
+def mlp(sizes, activation, output_activation=identity, *, rngs: nnx.Rngs) -> nnx.Sequential:
+    """A multi-layer perceptron with layer widths ``sizes`` (input first, output last).
+
+    The activations take their own slots, as in a ``torch.nn.Sequential``, so layer ``j`` here is
+    layer ``j`` of the PyTorch twin (its kernel is the transpose of the PyTorch weight).
+    """
+    layers = []
+    for j in range(len(sizes) - 1):
+        act = activation if j < len(sizes) - 2 else output_activation
+        layers += [nnx.Linear(sizes[j], sizes[j + 1], rngs=rngs), act]
+    return nnx.Sequential(*layers)
+
+
+def count_vars(module: nnx.Module) -> int:
+    return sum(np.prod(p.shape) for p in jax.tree.leaves(nnx.state(module, nnx.Param)))
+
+
+def get_device(device) -> jax.Device:
+    """The JAX device named by ``device``: 'cpu', 'cuda' (or 'cuda:N'), or 'auto' (a GPU if any)."""
+    if device == "auto":
+        return (_gpus() or jax.devices("cpu"))[0]
+    check(
+        isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda"),
+        f"device must be 'cpu', 'cuda' or 'auto', not {device!r}.",
+    )
+    platform, _, index = device.partition(":")
+    check(index == "" or index.isdigit(), f"device must be 'cpu', 'cuda' or 'auto', not {device!r}.")
+    if platform == "cpu":
+        return jax.devices("cpu")[0]
+    gpus = _gpus()
+    check(
+        int(index or 0) < len(gpus),
+        f"device={device!r} was asked for but JAX sees {len(gpus)} GPU(s); use device='cpu' or device='auto'.",
+    )
+    return gpus[int(index or 0)]
+
+
+def _gpus() -> list:
+    # jax.devices raises rather than returning [] when no GPU backend is installed (the CPU wheel).
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:
+        return []
+
+
+def polyak_update(params, targ_params, polyak: float):
+    """theta_targ <- polyak * theta_targ + (1 - polyak) * theta, for each pair of arrays.
+
+    ``params`` and ``targ_params`` are pytrees of the same structure (two ``nnx.State``); the
+    updated target tree is returned, as JAX arrays are never changed in place.
+    """
+    # targ + w * (theta - targ), the same arithmetic as torch.lerp, leaf by leaf.
+    return jax.tree.map(lambda p, p_targ: p_targ + (1.0 - polyak) * (p - p_targ), params, targ_params)
+
+
+# Bounds on the policy's log standard deviation: exp(-20) to exp(2).
+LOG_STD_MIN = -20
+LOG_STD_MAX = 2
+
+
+class Normal(NamedTuple):
+    """Independent normal distributions with means ``loc`` and standard deviations ``scale``.
+
+    Written out rather than taken from a probability library; a NamedTuple is a pytree, so it
+    passes in and out of jitted functions.
+    """
+
+    loc: jax.Array
+    scale: jax.Array
+
+    def rsample(self, key):
+        # loc + scale * noise: the noise carries no parameters, so gradients reach loc and scale.
+        return self.loc + self.scale * jax.random.normal(key, jnp.shape(self.loc))
+
+    def log_prob(self, x):
+        # log N(x; mu, sigma) = -(x - mu)^2 / (2 sigma^2) - log sigma - log sqrt(2 pi), per dimension
+        return -((x - self.loc) ** 2) / (2 * self.scale**2) - jnp.log(self.scale) - 0.5 * np.log(2 * np.pi)
+
+
+def squashed_gaussian_logp(pi_distribution: Normal, u: jax.Array) -> jax.Array:
+    """log pi(tanh(u)): the log-density of the squashed sample tanh(u), where u ~ pi_distribution.
+
+    By the change of variables a = tanh(u), applied to each dimension independently,
+
+        log pi(a) = log N(u; mu, std) - sum_i log(1 - tanh(u_i)^2).
+
+    1 - tanh(u)^2 underflows to 0 for large |u|, so the correction uses the identity
+    log(1 - tanh(u)^2) = 2 * (log 2 - u - softplus(-2u)), which is exact and stable.
+
+    This is the density of the action in (-1, 1)^act_dim, before it is scaled by ``act_limit``; the
+    scaled action act_limit * tanh(u) has log-density lower by act_dim * log(act_limit). SAC uses
+    this unscaled log-prob throughout, so the entropy bonus (and a learned temperature's target
+    entropy of -act_dim) mean the same thing whatever the bounds of the action space.
+    """
+    logp = pi_distribution.log_prob(u).sum(axis=-1)
+    logp -= (2 * (np.log(2) - u - jax.nn.softplus(-2 * u))).sum(axis=-1)
+    return logp
+
+
+class SquashedGaussianMLPActor(nnx.Module):
+    """pi(a|s): a = act_limit * tanh(u), u ~ N(mu(s), std(s)^2), both outputs of one MLP."""
+
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, *, rngs: nnx.Rngs):
+        self.net = mlp([obs_dim, *hidden_sizes], activation, activation, rngs=rngs)
+        self.mu_layer = nnx.Linear(hidden_sizes[-1], act_dim, rngs=rngs)
+        self.log_std_layer = nnx.Linear(hidden_sizes[-1], act_dim, rngs=rngs)
+        self.act_limit = act_limit
+
+    def __call__(self, obs, deterministic=False, with_logprob=True, key=None):
+        """An action for each observation and its log-prob (see :func:`squashed_gaussian_logp`).
+
+        The sample is reparameterised (``rsample`` with PRNG ``key``), so gradients flow from the
+        action back to the policy's parameters. ``deterministic`` returns the squashed mean (and
+        needs no key); ``with_logprob=False`` returns ``None`` for the log-prob.
+        """
+        net_out = self.net(obs)
+        mu = self.mu_layer(net_out)
+        log_std = jnp.clip(self.log_std_layer(net_out), LOG_STD_MIN, LOG_STD_MAX)
+        std = jnp.exp(log_std)
+
+        # Pre-squash distribution and sample
+        pi_distribution = Normal(mu, std)
+        if not deterministic and key is None:
+            raise ValueError("The policy needs a PRNG key to sample an action; pass key= or deterministic=True.")
+        u = mu if deterministic else pi_distribution.rsample(key)
+
+        logp_pi = squashed_gaussian_logp(pi_distribution, u) if with_logprob else None
+
+        # tanh keeps the action in (-1, 1); scaling it fills the action space's bounds.
+        pi_action = self.act_limit * jnp.tanh(u)
+        return pi_action, logp_pi
+
+
+class MLPQFunction(nnx.Module):
+    """The action-value function Q(s, a)."""
+
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
+        self.q = mlp([obs_dim + act_dim, *hidden_sizes, 1], activation, rngs=rngs)
+
+    def __call__(self, obs, act):
+        # Shape (batch,), not (batch, 1): Q is compared with backups of shape (batch,).
+        return jnp.squeeze(self.q(jnp.concatenate([obs, act], axis=-1)), -1)
+
+
+class MLPActorCritic(nnx.Module):
+    """A squashed Gaussian policy ``pi`` and two Q-functions ``q1``, ``q2``, each its own MLP.
+
+    Args:
+        observation_space: A one-dimensional Box space (``spinup.utils.envs`` flattens others).
+        action_space: A Box space whose bounds are ``[-act_limit, act_limit]`` in every dimension.
+        hidden_sizes: Widths of the hidden layers of every network.
+        activation: The hidden layers' activation, a function such as ``jax.nn.relu``.
+        rngs: Where the initial weights' randomness comes from (``nnx.Rngs(seed)``); ``None`` means
+            ``nnx.Rngs(0)``, for a module whose weights are about to be loaded.
+    """
+
+    def __init__(self, observation_space, action_space, hidden_sizes=(256, 256), activation=nnx.relu,
+                 *, rngs: nnx.Rngs | None = None):
+        rngs = nnx.Rngs(0) if rngs is None else rngs
+        obs_dim = observation_space.shape[0]
+        act_dim = action_space.shape[0]
+        act_limit = float(action_space.high[0])
+        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, rngs=rngs)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
+
+    def act(self, obs, deterministic=False, key=None):
+        """An action for ``obs`` as a JAX array: a sample drawn with ``key``, or the squashed mean
+        if ``deterministic``."""
+        a, _ = self.pi(obs, deterministic, False, key)
+        return a

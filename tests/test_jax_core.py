@@ -1,0 +1,282 @@
+"""The JAX core.py files against their PyTorch twins: with the same weights, the same numbers.
+
+Each test builds the PyTorch network, copies its weights into the NNX one (tests/jax_torch_weights.py)
+and compares log-probs, entropies, values, Q-values and actions in float32, within 1e-5.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+pytest.importorskip("flax")
+
+import jax.numpy as jnp  # noqa: E402
+import torch  # noqa: E402
+from flax import nnx  # noqa: E402
+from gymnasium.spaces import Box, Discrete  # noqa: E402
+
+import spinup.algos.jax.ddpg.core as jddpg  # noqa: E402
+import spinup.algos.jax.dqn.core as jdqn  # noqa: E402
+import spinup.algos.jax.ppo.core as jppo  # noqa: E402
+import spinup.algos.jax.sac.core as jsac  # noqa: E402
+import spinup.algos.jax.td3.core as jtd3  # noqa: E402
+import spinup.algos.jax.trpo.core as jtrpo  # noqa: E402
+import spinup.algos.jax.vpg.core as jvpg  # noqa: E402
+import spinup.algos.pytorch.ddpg.core as tddpg  # noqa: E402
+import spinup.algos.pytorch.dqn.core as tdqn  # noqa: E402
+import spinup.algos.pytorch.ppo.core as tppo  # noqa: E402
+import spinup.algos.pytorch.sac.core as tsac  # noqa: E402
+import spinup.algos.pytorch.td3.core as ttd3  # noqa: E402
+import spinup.algos.pytorch.trpo.core as ttrpo  # noqa: E402
+from spinup.utils.checks import UserError  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+
+from tests.jax_torch_weights import copy_torch_weights, split_flat, to_nnx_state  # noqa: E402
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+HID = dict(hidden_sizes=(16, 16))
+
+
+def _close(j, t):
+    t = t.detach().numpy() if torch.is_tensor(t) else np.asarray(t)
+    np.testing.assert_allclose(np.asarray(j), t, **TOL)
+
+
+def _pair(tcore, jcore, obs_space, act_space, cls="MLPActorCritic", **kw):
+    torch.manual_seed(0)
+    t = getattr(tcore, cls)(obs_space, act_space, **kw)
+    j = getattr(jcore, cls)(obs_space, act_space, **kw, rngs=nnx.Rngs(1))
+    return t, j
+
+
+def _obs(n, dim, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# The on-policy family
+# ----------------------------------------------------------------------------------------------
+
+
+def test_on_policy_cores_are_one_file():
+    """VPG and PPO share one core.py; TRPO's is the same file with its own section at the end."""
+    vpg, ppo, trpo = (inspect.getsource(m) for m in (jvpg, jppo, jtrpo))
+    assert vpg == ppo
+    shared = trpo.replace("from jax.flatten_util import ravel_pytree\n", "")
+    assert shared.startswith(ppo.rstrip("\n"))
+
+
+@pytest.mark.parametrize("act_space", [Box(-1, 1, (2,)), Discrete(3)], ids=["box", "discrete"])
+def test_on_policy_actor_critic_matches_pytorch(act_space):
+    obs_space = Box(-np.inf, np.inf, (4,))
+    t, j = _pair(tppo, jppo, obs_space, act_space, **HID)  # both default to tanh
+    obs = _obs(7, 4)
+    with torch.no_grad():
+        if isinstance(act_space, Box):
+            act = np.random.default_rng(1).normal(size=(7, 2)).astype(np.float32)
+        else:
+            act = np.array([0, 1, 2, 2, 1, 0, 1])
+        t_obs, t_act = torch.as_tensor(obs), torch.as_tensor(act)
+        copy_torch_weights(t, j)
+        assert jppo.count_vars(j) == sum(tppo.count_vars(m) for m in [t.pi, t.v])
+        t_pi, t_logp = t.pi(t_obs, t_act)
+        j_pi, j_logp = j.pi(jnp.asarray(obs), jnp.asarray(act))
+        _close(j_logp, t_logp)
+        _close(j_pi.entropy(), t_pi.entropy())
+        _close(j.v(jnp.asarray(obs)), t.v(t_obs))
+        _close(j.act(jnp.asarray(obs), deterministic=True), t.act(t_obs, deterministic=True))
+
+
+def test_on_policy_step_is_consistent_with_its_parts():
+    """step() returns a sample, V at obs, and the sample's log-prob under the policy."""
+    j = jppo.MLPActorCritic(Box(-1, 1, (3,)), Box(-1, 1, (2,)), **HID, rngs=nnx.Rngs(0))
+    obs = jnp.asarray(_obs(5, 3))
+    a, v, logp = j.step(obs, jax.random.key(3))
+    assert a.shape == (5, 2) and v.shape == (5,) and logp.shape == (5,)
+    np.testing.assert_allclose(logp, j.pi(obs, a)[1], **TOL)
+    np.testing.assert_allclose(v, j.v(obs), **TOL)
+    np.testing.assert_array_equal(a, j.act(obs, key=jax.random.key(3)))
+    with pytest.raises(ValueError, match="PRNG key"):
+        j.act(obs)
+
+
+def test_categorical_entropy_with_a_zero_probability_is_finite():
+    pi = jppo.Categorical(logits=jnp.array([0.0, -jnp.inf, 1.0]))
+    t = torch.distributions.Categorical(logits=torch.tensor([0.0, -float("inf"), 1.0]))
+    _close(pi.entropy(), t.entropy())
+
+
+def test_trpo_kl_hvp_and_cg_match_pytorch():
+    obs_space, obs = Box(-np.inf, np.inf, (4,)), _obs(9, 4)
+    for act_space in (Box(-1, 1, (2,)), Discrete(3)):
+        t, j = _pair(ttrpo, jtrpo, obs_space, act_space, **HID)
+        copy_torch_weights(t, j)
+        t_obs = torch.as_tensor(obs)
+        # KL between the policy and a perturbed copy of it
+        t_old = t.pi._distribution(t_obs)
+        t_old = type(t_old)(**({"loc": t_old.loc.detach() + 0.1, "scale": t_old.scale.detach() * 1.2}
+                               if isinstance(act_space, Box) else {"logits": t_old.logits.detach() * 0.5}))
+        j_old = j.pi._distribution(jnp.asarray(obs))
+        j_old = (jtrpo.Normal(j_old.loc + 0.1, j_old.scale * 1.2) if isinstance(act_space, Box)
+                 else jtrpo.Categorical(j_old.logits * 0.5))
+        _close(jtrpo.mean_kl(j_old, j.pi._distribution(jnp.asarray(obs))),
+               ttrpo.mean_kl(t_old, t.pi._distribution(t_obs)))
+
+        # The Hessian of that KL times a fixed vector, in each framework's own way
+        params = list(t.pi.parameters())
+        flat0 = ttrpo.get_flat_params_from(t.pi)
+        x = torch.as_tensor(np.random.default_rng(2).normal(size=flat0.numel()).astype(np.float32))
+        grad_kl = ttrpo.flat_grad(ttrpo.mean_kl(t_old, t.pi._distribution(t_obs)), params, create_graph=True)
+        t_hx = ttrpo.hessian_vector_product(grad_kl, params, x)
+        # The flat vectors order and lay out the parameters differently: map x and H x across.
+        def to_jax_flat(flat):
+            return ravel_pytree(to_nnx_state(split_flat(flat, t.pi), j.pi))[0]
+
+        j_flat0 = jtrpo.get_flat_params_from(j.pi)
+        np.testing.assert_allclose(j_flat0, to_jax_flat(flat0.detach()), **TOL)
+        graphdef, state = nnx.split(j.pi, nnx.Param)
+        unravel = ravel_pytree(state)[1]
+
+        def kl_of_flat(flat):
+            return jtrpo.mean_kl(j_old, nnx.merge(graphdef, unravel(flat))._distribution(jnp.asarray(obs)))
+
+        j_hx = jtrpo.hessian_vector_product(kl_of_flat, j_flat0, to_jax_flat(x))
+        np.testing.assert_allclose(j_hx, to_jax_flat(t_hx.detach()), rtol=1e-4, atol=1e-5)
+
+        # set_flat_params_to writes the vector back where get_flat_params_from read it
+        jtrpo.set_flat_params_to(j.pi, j_flat0 + 1.0)
+        np.testing.assert_allclose(jtrpo.get_flat_params_from(j.pi), j_flat0 + 1.0)
+
+    a = np.random.default_rng(4).normal(size=(6, 6)).astype(np.float32)
+    a = a @ a.T + 6 * np.eye(6, dtype=np.float32)
+    b = np.arange(6, dtype=np.float32)
+    t_x = ttrpo.conjugate_gradient(lambda v: torch.as_tensor(a) @ v, torch.as_tensor(b))
+    j_x = jtrpo.conjugate_gradient(lambda v: jnp.asarray(a) @ v, jnp.asarray(b))
+    _close(j_x, t_x)
+    np.testing.assert_allclose(a @ np.asarray(j_x), b, atol=1e-3)
+
+
+# ----------------------------------------------------------------------------------------------
+# DDPG, TD3, SAC
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ddpg", "td3"])
+def test_deterministic_actor_critic_matches_pytorch(name):
+    tcore, jcore = {"ddpg": (tddpg, jddpg), "td3": (ttd3, jtd3)}[name]
+    obs_space, act_space = Box(-np.inf, np.inf, (5,)), Box(-2, 2, (3,))
+    t, j = _pair(tcore, jcore, obs_space, act_space, **HID)
+    copy_torch_weights(t, j)
+    obs = _obs(6, 5)
+    act = np.random.default_rng(1).uniform(-2, 2, size=(6, 3)).astype(np.float32)
+    t_obs, t_act = torch.as_tensor(obs), torch.as_tensor(act)
+    with torch.no_grad():
+        _close(j.act(jnp.asarray(obs)), t.act(t_obs))
+        _close(j.pi(jnp.asarray(obs)), t.pi(t_obs))
+        for q in ("q",) if name == "ddpg" else ("q1", "q2"):
+            _close(getattr(j, q)(jnp.asarray(obs), jnp.asarray(act)), getattr(t, q)(t_obs, t_act))
+    assert jcore.count_vars(j) == tcore.count_vars(t)
+
+
+def test_sac_matches_pytorch_for_the_same_noise(monkeypatch):
+    obs_space, act_space = Box(-np.inf, np.inf, (5,)), Box(-3, 3, (2,))
+    t, j = _pair(tsac, jsac, obs_space, act_space, **HID)
+    copy_torch_weights(t, j)
+    obs = _obs(8, 5) * 3  # large inputs, so some |u| are big and the stable correction matters
+    t_obs, j_obs = torch.as_tensor(obs), jnp.asarray(obs)
+    key = jax.random.key(7)
+    # The noise JAX draws from key, handed to torch's rsample in place of its own
+    eps = np.array(jax.random.normal(key, (8, 2)))
+    monkeypatch.setattr(torch.distributions.Normal, "rsample",
+                        lambda self, sample_shape=torch.Size(): self.loc + torch.as_tensor(eps) * self.scale)
+    with torch.no_grad():
+        t_a, t_logp = t.pi(t_obs)
+        j_a, j_logp = j.pi(j_obs, key=key)
+        _close(j_a, t_a)
+        _close(j_logp, t_logp)
+        t_a, t_logp = t.pi(t_obs, deterministic=True)
+        j_a, j_logp = j.pi(j_obs, deterministic=True)
+        _close(j_a, t_a)
+        _close(j_logp, t_logp)
+        _close(j.act(j_obs, deterministic=True), t.act(t_obs, deterministic=True))
+        for q in ("q1", "q2"):
+            _close(getattr(j, q)(j_obs, j_a), getattr(t, q)(t_obs, t_a))
+
+
+def test_squashed_logp_is_stable_and_matches_pytorch():
+    u = np.array([[-30.0, -5.0, 0.0, 5.0, 30.0]], dtype=np.float32)
+    mu, std = np.zeros_like(u), np.full_like(u, 2.0)
+    j = jsac.squashed_gaussian_logp(jsac.Normal(jnp.asarray(mu), jnp.asarray(std)), jnp.asarray(u))
+    t = tsac.squashed_gaussian_logp(torch.distributions.Normal(torch.as_tensor(mu), torch.as_tensor(std)),
+                                    torch.as_tensor(u))
+    assert np.isfinite(np.asarray(j)).all()
+    _close(j, t)
+
+
+def test_sac_sampling_needs_a_key():
+    j = jsac.MLPActorCritic(Box(-1, 1, (3,)), Box(-1, 1, (2,)), **HID)
+    with pytest.raises(ValueError, match="PRNG key"):
+        j.act(jnp.zeros(3))
+
+
+@pytest.mark.parametrize("core", [jddpg, jtd3, jsac, jdqn], ids=["ddpg", "td3", "sac", "dqn"])
+def test_polyak_update_is_the_lerp(core):
+    p = {"a": jnp.arange(3.0), "b": {"c": jnp.ones((2, 2))}}
+    p_targ = {"a": jnp.zeros(3), "b": {"c": jnp.full((2, 2), 5.0)}}
+    new = core.polyak_update(p, p_targ, 0.9)
+    np.testing.assert_allclose(new["a"], 0.1 * np.arange(3.0), atol=1e-6)
+    np.testing.assert_allclose(new["b"]["c"], 0.9 * 5 + 0.1, atol=1e-6)
+    same = core.polyak_update(p, p_targ, 0.0)
+    assert jax.tree.all(jax.tree.map(lambda x, y: bool((x == y).all()), same, p))
+
+
+def test_jax_off_policy_core_helpers_stay_identical():
+    for helper in ("get_device", "_gpus", "polyak_update", "mlp", "count_vars", "combined_shape"):
+        sources = {inspect.getsource(getattr(c, helper)) for c in (jddpg, jtd3, jsac, jdqn)}
+        assert len(sources) == 1, f"the copies of {helper} differ"
+
+
+def test_get_device():
+    assert jddpg.get_device("cpu").platform == "cpu"
+    assert jddpg.get_device("auto").platform in ("cpu", "gpu")
+    with pytest.raises(UserError, match="must be 'cpu', 'cuda' or 'auto'"):
+        jddpg.get_device("tpu")
+    if not jddpg._gpus():
+        with pytest.raises(UserError, match="JAX sees 0 GPU"):
+            jddpg.get_device("cuda:0")
+
+
+# ----------------------------------------------------------------------------------------------
+# DQN
+# ----------------------------------------------------------------------------------------------
+
+
+def test_dqn_mlp_matches_pytorch():
+    t, j = _pair(tdqn, jdqn, Box(-np.inf, np.inf, (4,)), Discrete(3), cls="QNetwork", **HID)
+    copy_torch_weights(t, j)
+    obs = _obs(5, 4)
+    with torch.no_grad():
+        _close(j.q(jnp.asarray(obs)), t.q(torch.as_tensor(obs)))
+        np.testing.assert_array_equal(j.act(jnp.asarray(obs)), t.act(torch.as_tensor(obs)))
+
+
+@pytest.mark.parametrize("shape,dtype", [((10, 10, 4), np.uint8), ((4, 10, 10), np.uint8),
+                                         ((40, 40, 2), np.uint8), ((10, 10, 3), np.bool_)],
+                         ids=["hwc-small", "chw-small", "hwc-nature", "minatar-bool"])
+def test_dqn_cnn_matches_pytorch(shape, dtype):
+    high = 1 if dtype == np.bool_ else 255
+    obs_space = Box(0, high, shape, dtype=dtype)
+    t, j = _pair(tdqn, jdqn, obs_space, Discrete(5), cls="QNetwork", **HID)
+    # The conv output is flattened (C, H, W) in torch and (H, W, C) here: reorder the first head layer.
+    with torch.no_grad():
+        c, h, w = (shape[2], shape[0], shape[1]) if tdqn.is_channels_last(shape) else shape
+        features = t.q.conv[:-1](torch.zeros(1, c, h, w)).shape[1:]
+    copy_torch_weights(t, j, image_features=tuple(features))
+    obs = np.random.default_rng(0).integers(0, high + 1, size=(3, *shape)).astype(dtype)
+    with torch.no_grad():
+        _close(j.q(jnp.asarray(obs)), t.q(torch.as_tensor(obs)))
+        _close(j.q(jnp.asarray(obs[0])), t.q(torch.as_tensor(obs[0])))  # one observation, no batch axis
+        np.testing.assert_array_equal(j.act(jnp.asarray(obs)), t.act(torch.as_tensor(obs)))
+    assert jdqn.count_vars(j) == tdqn.count_vars(t)
