@@ -23,29 +23,6 @@ td3 = td3_pytorch
 trpo = trpo_pytorch
 vpg = vpg_pytorch
 
-# The JAX twins are imported when first asked for, so that `import spinup` works without JAX.
-_JAX_MODULES = {
-    "ddpg_jax": "spinup.algos.jax.ddpg.ddpg",
-    "td3_jax": "spinup.algos.jax.td3.td3",
-    "sac_jax": "spinup.algos.jax.sac.sac",
-    "dqn_jax": "spinup.algos.jax.dqn.dqn",
-}
-
-
-def __getattr__(name):
-    if name not in _JAX_MODULES:
-        raise AttributeError(f"module 'spinup' has no attribute {name!r}")
-    import importlib
-
-    try:
-        module = importlib.import_module(_JAX_MODULES[name])
-    except ImportError as e:
-        from spinup.utils.checks import UserError
-
-        raise UserError(f"{name} needs JAX, Flax and Optax ({e.name} is missing); run `pip install \"spinup[jax]\"`.") from None
-    return getattr(module, name[: -len("_jax")])
-
-
 __all__ = [
     "ddpg", "ddpg_pytorch", "td3", "td3_pytorch", "sac", "sac_pytorch", "dqn", "dqn_pytorch",
     "ppo", "ppo_pytorch", "trpo", "trpo_pytorch", "vpg", "vpg_pytorch", "Logger", "EpochLogger", "__version__"]

@@ -15,7 +15,6 @@ from textwrap import dedent
 from spinup.utils.checks import UserError, check
 
 ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn"]
-JAX_ALGOS = ["ddpg_jax", "td3_jax", "sac_jax", "dqn_jax"]
 MPI_ALGOS = ["vpg", "trpo", "ppo"]
 COMMANDS = ["plot", "test_policy", "exercise"]
 
@@ -38,7 +37,6 @@ HELP = dedent(
 
     Train an agent:
         spinup ALGO --env ENV_ID [--key value ...]     ALGO is one of: {algos}
-                                                       (JAX twins: {jax_algos})
         spinup ppo --env CartPole-v1 --exp_name cartpole --seed 0 10 20
         spinup ALGO --help                             (every argument of ALGO)
         spinup ALGO --resume DIR [--epochs N]          (continue a stopped run from its checkpoint)
@@ -57,7 +55,7 @@ HELP = dedent(
         spinup exercise --list
         spinup exercise NUMBER [--file MY_COPY.py | --solution] [--quick]
     """
-).format(algos=", ".join(ALGOS), jax_algos=", ".join(JAX_ALGOS))
+).format(algos=", ".join(ALGOS))
 
 
 def main(argv=None) -> None:
@@ -98,8 +96,8 @@ def dispatch(argv) -> int:
 
         return _argparse_main(exercise_main, rest)
     algo = cmd[: -len("_pytorch")] if cmd.endswith("_pytorch") else cmd
-    if algo not in ALGOS + JAX_ALGOS:
-        raise UserError(f"Unknown command '{cmd}'; choose an algorithm ({', '.join(ALGOS + JAX_ALGOS)}) or one of: "
+    if algo not in ALGOS:
+        raise UserError(f"Unknown command '{cmd}'; choose an algorithm ({', '.join(ALGOS)}) or one of: "
                         f"{', '.join(COMMANDS)}. `spinup --help` shows how.")
     return run_algorithm(algo, rest)
 
@@ -115,7 +113,7 @@ def _argparse_main(fn, args) -> int:
 def get_algorithm(algo: str):
     import spinup
 
-    fn = getattr(spinup, algo if algo in JAX_ALGOS else algo + "_pytorch", None)
+    fn = getattr(spinup, algo + "_pytorch", None)
     check(fn is not None, f"The algorithm '{algo}' is not available in this version of spinup.")
     return fn
 
@@ -162,16 +160,8 @@ def _parse_value(token: str):
         return token
 
 
-def resolve_activation(name, jax=False):
-    """The ``torch.nn`` module class that ``name`` ('torch.nn.ReLU', 'nn.ReLU' or 'ReLU') names; with
-    ``jax``, the ``jax.nn`` function of the same name ('jax.nn.relu', 'relu', or 'torch.nn.ReLU')."""
-    if jax:
-        import jax.nn
-
-        short = name.split(".")[-1].lower() if isinstance(name, str) else None
-        fn = getattr(jax.nn, short, None) if short else None
-        check(callable(fn), f"--act must name a jax.nn function such as jax.nn.relu or jax.nn.tanh; {name!r} is not one.")
-        return fn
+def resolve_activation(name):
+    """The ``torch.nn`` module class that ``name`` ('torch.nn.ReLU', 'nn.ReLU' or 'ReLU') names."""
     import torch.nn as nn
 
     short = name.split(".")[-1] if isinstance(name, str) else None
@@ -221,7 +211,7 @@ def run_algorithm(algo: str, tokens) -> int:
     if "ac_kwargs:hidden_sizes" in args:
         args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
     if "ac_kwargs:activation" in args:
-        args["ac_kwargs:activation"] = [resolve_activation(a, algo in JAX_ALGOS) for a in args["ac_kwargs:activation"]]
+        args["ac_kwargs:activation"] = [resolve_activation(a) for a in args["ac_kwargs:activation"]]
     if "seed" in args:
         for s in args["seed"]:
             check(isinstance(s, int) and not isinstance(s, bool) and s >= 0,
@@ -269,7 +259,7 @@ def resume_run(algo, fn, args) -> int:
           f"{run_dir} holds no checkpoint to resume (pyt_save/checkpoint.pt); runs write one every save_freq epochs.")
     with open(osp.join(run_dir, "config.json")) as f:
         config = json.load(f)
-    record = safe_torch_load(osp.join(osp.dirname(Logger.checkpoint_path(run_dir)), "model.pt"))
+    record = safe_torch_load(osp.join(run_dir, "pyt_save", "model.pt"))
     check(record.get("env_id") is not None, f"{run_dir} used an environment without a registered id; resume it from Python.")
     params = inspect.signature(fn).parameters
     skip = {"env_fn", "actor_critic", "ac_kwargs", "logger_kwargs", "resume", "seed"}

@@ -86,19 +86,18 @@ def setup_env(env_fn, algo: str, flatten: bool = True):
 def check_spaces(env, algo: str) -> None:
     name = env.spec.id if env.spec is not None else type(env).__name__
     obs_space, act_space = env.observation_space, env.action_space
-    family = algo.removesuffix("_jax")  # a JAX twin accepts what its PyTorch twin does
     check(
         isinstance(obs_space, (spaces.Box, spaces.Discrete)),
         f"{name} has {type(obs_space).__name__} observations; spinup's networks need array observations "
         "(a Box or Discrete space): wrap the environment, e.g. with gymnasium.wrappers.FlattenObservation.",
     )
-    if family in CONTINUOUS_ONLY:
+    if algo in CONTINUOUS_ONLY:
         check(
             isinstance(act_space, spaces.Box),
             f"{algo} needs continuous (Box) actions but {name} has {type(act_space).__name__} actions; "
             "use dqn, vpg, trpo or ppo for it.",
         )
-    elif family in DISCRETE_ONLY:
+    elif algo in DISCRETE_ONLY:
         check(
             isinstance(act_space, spaces.Discrete),
             f"{algo} needs discrete actions but {name} has {type(act_space).__name__} actions; "
@@ -112,7 +111,7 @@ def check_spaces(env, algo: str) -> None:
     if isinstance(act_space, spaces.Box):
         check(len(act_space.shape) == 1, f"{name}'s actions have shape {act_space.shape}; only vectors are supported.")
         check(
-            np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high)) or family in ON_POLICY,
+            np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high)) or algo in ON_POLICY,
             f"{algo} scales its actions to the action space's bounds, but {name}'s bounds are infinite.",
         )
 

@@ -83,7 +83,6 @@ class Logger:
         self.log_current_row: dict = {}
         self.epoch_count = 0
         self.pytorch_saver_elements = None
-        self.save_dir_name = "pyt_save"
         self.model_spec = None
         self.video_every = int(video_every or 0)
         self.progress = None
@@ -108,9 +107,7 @@ class Logger:
 
     @staticmethod
     def checkpoint_path(output_dir: str) -> str:
-        """Where a run's checkpoint lies: beside its saved model, in ``pyt_save`` or ``jax_save``."""
-        jax_path = osp.join(output_dir, "jax_save", "checkpoint.pt")
-        return jax_path if osp.exists(jax_path) else osp.join(output_dir, "pyt_save", "checkpoint.pt")
+        return osp.join(output_dir, "pyt_save", "checkpoint.pt")
 
     def _reopen_progress(self, output_fname: str) -> None:
         """Keep the header and the rows up to the checkpoint; append from there."""
@@ -217,18 +214,6 @@ class Logger:
         self.pytorch_saver_elements = what_to_save
         self.model_spec = (env, dict(ac_kwargs or {}))
 
-    def setup_jax_saver(self, what_to_save, env=None, ac_kwargs=None) -> None:
-        """Register the Flax NNX module that :meth:`save_state` saves, in ``jax_save/model.pt``.
-
-        The JAX twin of :meth:`setup_pytorch_saver`: the file holds the module's class, arguments,
-        the environment's spaces and its parameters as plain arrays, and loads with
-        ``torch.load(..., weights_only=True)`` (see :mod:`spinup.utils.jax_saver`). A JAX run keeps
-        its parameters outside the module while it trains, so it puts them back into the module
-        (``nnx.update``) before each :meth:`save_state`.
-        """
-        self.setup_pytorch_saver(what_to_save, env=env, ac_kwargs=ac_kwargs)
-        self.save_dir_name = "jax_save"
-
     def _pytorch_simple_save(self, itr=None) -> None:
         if proc_id() != 0:
             return
@@ -236,28 +221,17 @@ class Logger:
         self._check_finite_parameters()
         if env is None:
             raise ValueError("setup_pytorch_saver needs env= to record the observation and action spaces.")
-        fpath = osp.join(self.output_dir, self.save_dir_name)
+        fpath = osp.join(self.output_dir, "pyt_save")
         fname = osp.join(fpath, "model" + ("%d" % itr if itr is not None else "") + ".pt")
-        if self.save_dir_name == "jax_save":
-            from spinup.utils.jax_saver import model_record as jax_model_record
-
-            record = jax_model_record(self.pytorch_saver_elements, env, ac_kwargs)
-        else:
-            record = model_record(self.pytorch_saver_elements, env, ac_kwargs)
+        record = model_record(self.pytorch_saver_elements, env, ac_kwargs)
         atomic_write(fname, lambda tmp: torch.save(record, tmp))
 
     def _check_finite_parameters(self) -> None:
         module = self.pytorch_saver_elements
         if module is None:
             return
-        if self.save_dir_name == "jax_save":
-            from spinup.utils.jax_saver import finite_parameters
-
-            named = finite_parameters(module)
-        else:
-            named = ((name, bool(torch.isfinite(p).all())) for name, p in module.named_parameters())
-        for name, ok in named:
-            if not ok:
+        for name, p in module.named_parameters():
+            if not torch.isfinite(p).all():
                 self._diverged(f"the parameter {name} holds NaN or inf values")
 
     def _diverged(self, what: str) -> None:
@@ -394,8 +368,7 @@ class Logger:
             if skipped and not getattr(self, "_warned_skip", False):
                 self.log(f"Checkpoints leave out {', '.join(skipped)}: more than {self.buffer_limit} transitions.", "yellow")
                 self._warned_skip = True
-            path = osp.join(self.output_dir, self.save_dir_name, "checkpoint.pt")
-            atomic_write(path, lambda tmp: torch.save(record, tmp))
+            atomic_write(self.checkpoint_path(self.output_dir), lambda tmp: torch.save(record, tmp))
             self._last_checkpoint_rows = self.epoch_count
         if self.stop_requested:
             raise RunStopped(f"Stopped after epoch {epoch}; the checkpoint is in {self.output_dir}. "

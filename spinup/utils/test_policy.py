@@ -18,14 +18,11 @@ from spinup.utils.serialization_utils import rebuild_model, safe_torch_load
 
 def _model_path(fpath: str, itr) -> str:
     check(osp.isdir(fpath), f"{fpath} is not a directory; pass a run directory such as data/exp/exp_s0.")
-    # PyTorch runs save into pyt_save, JAX runs into jax_save
     save_dir = osp.join(fpath, "pyt_save")
-    if not glob.glob(osp.join(save_dir, "model*.pt")) and glob.glob(osp.join(fpath, "jax_save", "model*.pt")):
-        save_dir = osp.join(fpath, "jax_save")
     models = glob.glob(osp.join(save_dir, "model*.pt"))
     check(
         len(models) > 0,
-        f"{fpath} holds no saved policy (no pyt_save/model*.pt or jax_save/model*.pt); pass the directory of a run that saved "
+        f"{fpath} holds no saved policy (no pyt_save/model*.pt); pass the directory of a run that saved "
         "at least once, such as data/exp/exp_s0.",
     )
     if itr in ("last", None, -1):
@@ -44,8 +41,7 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
     """Rebuild a trained policy and its environment from a run directory.
 
     Args:
-        fpath: The run directory (it holds ``progress.txt``, ``config.json``, and ``pyt_save/``, or
-            ``jax_save/`` for a JAX run).
+        fpath: The run directory (it holds ``progress.txt``, ``config.json``, ``pyt_save/``).
         itr: ``'last'`` for the most recent save, or the iteration number of a numbered save.
         deterministic: Act with the policy's mode (the mean for a Gaussian) instead of sampling.
         render_mode: Passed to ``gymnasium.make`` (``'human'`` to watch, ``'rgb_array'`` for video).
@@ -59,13 +55,9 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
         isinstance(record, dict) and record.get("format") == "spinup-model-1",
         f"{fpath} holds a model file spinup did not write; it cannot be loaded safely.",
     )
-    env = _rebuild_env(fpath, record, render_mode)
-    if record.get("framework") == "jax":
-        from spinup.utils.jax_saver import policy_fn, rebuild_model as rebuild_jax_model
-
-        return env, policy_fn(rebuild_jax_model(record), deterministic=deterministic)
     ac = rebuild_model(record)
     ac.eval()
+    env = _rebuild_env(fpath, record, render_mode)
 
     def get_action(o):
         return ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32), deterministic=deterministic)

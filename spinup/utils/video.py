@@ -67,7 +67,7 @@ def record_video(env, get_action, path: str, num_episodes: int = 1, max_ep_len: 
     return dict(path=path, frames=frames, returns=returns)
 
 
-def policy_video(ac, model_env, path: str, num_episodes: int = 1, max_ep_len: int = 1000,
+def policy_video(ac: torch.nn.Module, model_env, path: str, num_episodes: int = 1, max_ep_len: int = 1000,
                  seed: int = 0) -> dict | None:
     """Record the deterministic policy ``ac`` in a fresh copy of ``model_env`` (rebuilt from its id).
 
@@ -81,15 +81,10 @@ def policy_video(ac, model_env, path: str, num_episodes: int = 1, max_ep_len: in
     env = make_env_by_id(record["env_id"], dict(record["env_kwargs"], render_mode="rgb_array"))
     if model_env.observation_space.shape != env.observation_space.shape:
         env = flatten_observations(env)
-    from spinup.utils.jax_saver import is_jax_module, policy_fn
+    device = next(ac.parameters()).device
 
-    if is_jax_module(ac):
-        get_action = policy_fn(ac, deterministic=True)
-    else:
-        device = next(ac.parameters()).device
-
-        def get_action(o):
-            return ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32, device=device), deterministic=True)
+    def get_action(o):
+        return ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32, device=device), deterministic=True)
 
     try:
         return record_video(env, get_action, path, num_episodes, max_ep_len, seed=seed)

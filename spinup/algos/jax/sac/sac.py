@@ -13,7 +13,7 @@ import spinup.algos.jax.sac.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
                                  check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import setup_env
-from spinup.utils.jax_saver import JaxState
+from spinup.utils.jax_state import JaxState
 from spinup.utils.logx import EpochLogger
 
 
