@@ -14,8 +14,8 @@ from textwrap import dedent
 
 from spinup.utils.checks import UserError, check
 
-ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn"]
-MPI_ALGOS = ["vpg", "trpo", "ppo"]
+ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn", "vpg_jax", "trpo_jax", "ppo_jax"]
+MPI_ALGOS = ["vpg", "trpo", "ppo", "vpg_jax", "trpo_jax", "ppo_jax"]
 COMMANDS = ["plot", "test_policy", "exercise"]
 
 # Command-line shorthands for arguments the algorithms take.
@@ -113,7 +113,7 @@ def _argparse_main(fn, args) -> int:
 def get_algorithm(algo: str):
     import spinup
 
-    fn = getattr(spinup, algo + "_pytorch", None)
+    fn = getattr(spinup, algo if algo.endswith("_jax") else algo + "_pytorch", None)
     check(fn is not None, f"The algorithm '{algo}' is not available in this version of spinup.")
     return fn
 
@@ -206,7 +206,7 @@ def run_algorithm(algo: str, tokens) -> int:
     for env_name in args["env_name"]:
         check_env_name(env_name)
         env = make_env_by_id(env_name)  # refuse a wrong action space now, not in the launched run
-        check_spaces(env, algo)
+        check_spaces(env, algo.removesuffix("_jax"))
         env.close()
     if "ac_kwargs:hidden_sizes" in args:
         args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
@@ -259,7 +259,12 @@ def resume_run(algo, fn, args) -> int:
           f"{run_dir} holds no checkpoint to resume (pyt_save/checkpoint.pt); runs write one every save_freq epochs.")
     with open(osp.join(run_dir, "config.json")) as f:
         config = json.load(f)
-    record = safe_torch_load(osp.join(run_dir, "pyt_save", "model.pt"))
+    if algo.endswith("_jax"):
+        from spinup.utils.jax_checkpoint import model_record
+
+        record = model_record(run_dir)
+    else:
+        record = safe_torch_load(osp.join(run_dir, "pyt_save", "model.pt"))
     check(record.get("env_id") is not None, f"{run_dir} used an environment without a registered id; resume it from Python.")
     params = inspect.signature(fn).parameters
     skip = {"env_fn", "actor_critic", "ac_kwargs", "logger_kwargs", "resume", "seed"}

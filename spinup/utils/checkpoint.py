@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 import torch
 
+from spinup.utils import jax_checkpoint
 from spinup.utils.checks import UserError, check
 
 FORMAT = "spinup-checkpoint-1"
@@ -53,6 +54,8 @@ def object_state(obj, buffer_limit: int | None = None):
     object is a buffer holding more than ``buffer_limit`` transitions."""
     if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
         return {"kind": "state_dict", "value": obj.state_dict()}
+    if jax_checkpoint.is_nnx(obj):  # a JAX twin's network or optimiser
+        return {"kind": "nnx", "value": jax_checkpoint.nnx_state_dict(obj)}
     if torch.is_tensor(obj):  # a bare learned tensor, such as SAC's log temperature
         return {"kind": "tensor", "value": obj.detach().cpu().clone()}
     attrs = vars(obj)
@@ -74,6 +77,9 @@ def object_state(obj, buffer_limit: int | None = None):
 def load_object_state(obj, state) -> None:
     if state["kind"] == "state_dict":
         obj.load_state_dict(state["value"])
+        return
+    if state["kind"] == "nnx":
+        jax_checkpoint.load_nnx_state_dict(obj, state["value"])
         return
     if state["kind"] == "tensor":
         with torch.no_grad():

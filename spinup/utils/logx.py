@@ -83,6 +83,7 @@ class Logger:
         self.log_current_row: dict = {}
         self.epoch_count = 0
         self.pytorch_saver_elements = None
+        self.jax_saver_elements = None
         self.model_spec = None
         self.video_every = int(video_every or 0)
         self.progress = None
@@ -198,6 +199,11 @@ class Logger:
             atomic_write(osp.join(self.output_dir, f"vars{suffix}.json"), lambda tmp: open(tmp, "w").write(data))
         if self.pytorch_saver_elements is not None:
             self._pytorch_simple_save(itr)
+        if self.jax_saver_elements is not None:
+            from spinup.utils import jax_saver
+
+            self._check_finite_parameters()
+            jax_saver.save_model(jax_saver.model_path(self.output_dir, itr), self.jax_saver_elements, *self.model_spec)
 
     def setup_pytorch_saver(self, what_to_save, env=None, ac_kwargs=None) -> None:
         """Register the module that :meth:`save_state` saves.
@@ -214,6 +220,12 @@ class Logger:
         self.pytorch_saver_elements = what_to_save
         self.model_spec = (env, dict(ac_kwargs or {}))
 
+    def setup_jax_saver(self, what_to_save, env=None, ac_kwargs=None) -> None:
+        """:meth:`setup_pytorch_saver` for a Flax NNX module: :meth:`save_state` then writes
+        ``jax_save/model.npz`` (see :mod:`spinup.utils.jax_saver`), which loads without pickle."""
+        self.jax_saver_elements = what_to_save
+        self.model_spec = (env, dict(ac_kwargs or {}))
+
     def _pytorch_simple_save(self, itr=None) -> None:
         if proc_id() != 0:
             return
@@ -227,6 +239,11 @@ class Logger:
         atomic_write(fname, lambda tmp: torch.save(record, tmp))
 
     def _check_finite_parameters(self) -> None:
+        if self.jax_saver_elements is not None:
+            from spinup.utils.jax_saver import nonfinite_parameters
+
+            for name in nonfinite_parameters(self.jax_saver_elements):
+                self._diverged(f"the parameter {name} holds NaN or inf values")
         module = self.pytorch_saver_elements
         if module is None:
             return
@@ -309,13 +326,17 @@ class Logger:
             self.progress.set_postfix_str(f"return {float(ret):.1f}")
 
     def _record_video(self) -> None:
-        if self.pytorch_saver_elements is None or self.model_spec is None or self.model_spec[0] is None:
+        module = self.pytorch_saver_elements if self.jax_saver_elements is None else self.jax_saver_elements
+        if module is None or self.model_spec is None or self.model_spec[0] is None:
             return
-        from spinup.utils.video import policy_video
+        if self.jax_saver_elements is not None:
+            from spinup.utils.jax_checkpoint import policy_video
+        else:
+            from spinup.utils.video import policy_video
 
         path = osp.join(self.output_dir, "videos", "epoch%d.mp4" % self.epoch_count)
         try:
-            result = policy_video(self.pytorch_saver_elements, self.model_spec[0], path)
+            result = policy_video(module, self.model_spec[0], path)
         except Exception as e:  # a video is a by-product: never lose the run over it
             self.log(f"Could not record a video ({type(e).__name__}: {e}); training goes on.", "red")
             return

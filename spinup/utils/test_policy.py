@@ -50,6 +50,11 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
         ``(env, get_action)``: the environment rebuilt from its registered id (``None`` if the run
         used an environment without an id), and a function from one observation to one action.
     """
+    if osp.isdir(fpath) and not glob.glob(osp.join(fpath, "pyt_save", "model*.pt")) \
+            and glob.glob(osp.join(fpath, "jax_save", "model*.npz")):  # a run of a JAX twin
+        from spinup.utils import jax_saver
+
+        return jax_saver.load_policy_and_env(fpath, itr, deterministic, render_mode)
     record = safe_torch_load(_model_path(fpath, itr))
     check(
         isinstance(record, dict) and record.get("format") == "spinup-model-1",
