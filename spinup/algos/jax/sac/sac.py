@@ -199,7 +199,7 @@ def sac(
     np.random.seed(seed)
 
     # Two copies of the environment: test episodes must not disturb the one being trained on
-    env, test_env = setup_env(env_fn, "sac_jax"), setup_env(env_fn, "sac_jax")
+    env, test_env = setup_env(env_fn, "sac"), setup_env(env_fn, "sac")
     obs_dim = env.observation_space.shape
     act_dim = env.action_space.shape[0]
 
@@ -207,7 +207,7 @@ def sac(
     act_limit = float(env.action_space.high[0])
     check(
         np.all(env.action_space.low == -act_limit) and np.all(env.action_space.high == act_limit),
-        f"sac_jax needs the same bounds [-a, a] in every action dimension, not {env.action_space}; wrap the "
+        f"sac needs the same bounds [-a, a] in every action dimension, not {env.action_space}; wrap the "
         "environment in gymnasium.wrappers.RescaleAction(env, -1.0, 1.0).",
     )
 
@@ -221,7 +221,7 @@ def sac(
 
     # Byte observations are stored as bytes; refuse a buffer the memory can't hold before making it
     obs_dtype = np.uint8 if env.observation_space.dtype == np.uint8 else np.float32
-    check_replay_fits("sac_jax", replay_size, 2 * np.dtype(obs_dtype).itemsize * int(np.prod(obs_dim)) + 4 * (act_dim + 2))
+    check_replay_fits("sac", replay_size, 2 * np.dtype(obs_dtype).itemsize * int(np.prod(obs_dim)) + 4 * (act_dim + 2))
     replay_buffer = ReplayBuffer(obs_dim=obs_dim, act_dim=act_dim, size=replay_size, obs_dtype=obs_dtype)
 
     var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.q1, ac.q2])
