@@ -59,7 +59,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 ON_POLICY_EPOCH = 4000
-ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image"]
+ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image",
+             "ddpg_jax", "td3_jax", "sac_jax", "dqn_jax"]
 
 # algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
 TASKS = {
@@ -73,10 +74,17 @@ TASKS = {
     "dqn": ("CartPole-v1", 6000, 2000),
     "dqn-image": ("SpinupBench/CatchImage-v0", 1000, 600),
 }
+# The JAX twins run their PyTorch twins' tasks and settings (SB3 is measured beside each)
+TASKS.update({name + "_jax": TASKS[name] for name in ("ddpg", "td3", "sac", "dqn")})
 
 
 def base_algo(name: str) -> str:
     return name.split("-")[0]
+
+
+def family(name: str) -> str:
+    """The algorithm whatever the framework: 'sac' for both sac and sac_jax."""
+    return base_algo(name).removesuffix("_jax")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,8 +96,10 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
 
     import spinup
 
-    algo = base_algo(name)
-    fn = getattr(spinup, algo)
+    fn = getattr(spinup, base_algo(name))
+    algo = family(name)
+    # The JAX twins take jax.nn activations
+    relu = __import__("jax").nn.relu if base_algo(name).endswith("_jax") else nn.ReLU
     env_fn = lambda: common.make_env(env_id)  # noqa: E731
     logger_kwargs = dict(output_dir=out_dir, output_fname="progress.txt")
     if algo in ("ppo", "vpg", "trpo"):
@@ -107,9 +117,9 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
         if algo == "dqn":
             kw.update(double_dqn=False, target_update_every=1000)
             if name == "dqn-image":
-                kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=nn.ReLU))
+                kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=relu))
         else:
-            kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=nn.ReLU))
+            kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=relu))
         fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
 
 
@@ -117,7 +127,7 @@ def run_sb3(name, env_id, steps, epoch_steps, update_after, seed, device):
     import numpy as np
     import torch.nn as nn
 
-    algo = base_algo(name)
+    algo = family(name)
     cls = common.sb3_class(algo)
     env = common.make_env(env_id)
     if algo in ("ppo", "vpg", "trpo"):
@@ -173,6 +183,10 @@ def worker(spec: dict) -> dict:
     """One timed run in this (fresh) process: ``spec`` names the library, algorithm and budget."""
     import tempfile
 
+    # One core for every measured process: XLA starts threads of its own, so a thread setting
+    # alone would not hold a JAX run to one core
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     import torch
 
     torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same
