@@ -66,7 +66,7 @@ import common  # noqa: E402
 
 ON_POLICY_EPOCH = 4000
 ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image",
-             "vpg_jax", "trpo_jax", "ppo_jax"]
+             "vpg_jax", "trpo_jax", "ppo_jax", "ddpg_jax", "td3_jax", "sac_jax", "dqn_jax"]
 ON_POLICY = ("ppo", "vpg", "trpo")
 
 # algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
@@ -85,6 +85,8 @@ TASKS = {
     "dqn": ("CartPole-v1", 6000, 2000),
     "dqn-image": ("SpinupBench/CatchImage-v0", 1000, 600),
 }
+# The JAX twins run their PyTorch twins' tasks and settings (SB3 is measured beside each)
+TASKS.update({name + "_jax": TASKS[name] for name in ("ddpg", "td3", "sac", "dqn")})
 
 
 def base_algo(name: str) -> str:
@@ -129,6 +131,8 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
 
     algo = family(name)
     fn = getattr(spinup, base_algo(name))
+    # The JAX twins take jax.nn activations
+    relu = __import__("jax").nn.relu if is_jax(name) else nn.ReLU
     env_fn = lambda: common.make_env(env_id)  # noqa: E731
     logger_kwargs = dict(output_dir=out_dir, output_fname="progress.txt")
     if algo in ON_POLICY:
@@ -146,9 +150,9 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
         if algo == "dqn":
             kw.update(double_dqn=False, target_update_every=1000)
             if name == "dqn-image":
-                kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=nn.ReLU))
+                kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=relu))
         else:
-            kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=nn.ReLU))
+            kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=relu))
         fn(env_fn, seed=seed, logger_kwargs=logger_kwargs, **kw)
 
 
@@ -212,6 +216,10 @@ def worker(spec: dict) -> dict:
     """One timed run in this (fresh) process: ``spec`` names the library, algorithm and budget."""
     import tempfile
 
+    # One core for every measured process: XLA starts threads of its own, so a thread setting
+    # alone would not hold a JAX run to one core
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     import torch
 
     torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same

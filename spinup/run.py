@@ -14,7 +14,8 @@ from textwrap import dedent
 
 from spinup.utils.checks import UserError, check
 
-ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn", "vpg_jax", "trpo_jax", "ppo_jax"]
+ALGOS = ["vpg", "trpo", "ppo", "ddpg", "td3", "sac", "dqn", "vpg_jax", "trpo_jax", "ppo_jax",
+         "ddpg_jax", "td3_jax", "sac_jax", "dqn_jax"]
 MPI_ALGOS = ["vpg", "trpo", "ppo", "vpg_jax", "trpo_jax", "ppo_jax"]
 COMMANDS = ["plot", "test_policy", "exercise"]
 

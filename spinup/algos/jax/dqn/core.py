@@ -82,9 +82,28 @@ def is_image_space(space) -> bool:
     return isinstance(space, Box) and len(space.shape) == 3
 
 
-def is_channels_last(shape) -> bool:
-    """Whether an image shape is HxWxC rather than CxHxW: channels are the shortest axis."""
-    return shape[-1] < shape[0]
+def is_channels_first(shape, channels_first=None) -> bool:
+    """Whether an image of ``shape`` keeps its channels on the first axis (CxHxW).
+
+    ``channels_first`` settles it when given. Otherwise the channel axis is taken to be the
+    shorter of the two end axes: (84, 84, 3) and (210, 160, 3) are HxWxC, (4, 84, 84) is CxHxW.
+    When both end axes have the same length, as in MinAtar Seaquest's (10, 10, 10), the shape
+    says nothing, and the caller has to name the layout.
+    """
+    if channels_first is not None:
+        return bool(channels_first)
+    shape = tuple(int(n) for n in shape)
+    check(
+        shape[0] != shape[-1],
+        f"dqn cannot tell whether image observations of shape {shape} are HxWxC or CxHxW; pass "
+        "channels_first=False for HxWxC (the Gymnasium convention) or channels_first=True for CxHxW.",
+    )
+    return shape[0] < shape[-1]
+
+
+def obs_scale_for(space) -> float:
+    """1/255 for uint8 observations (pixels, ALE RAM bytes), so that they reach the network in [0, 1]."""
+    return 1.0 / 255 if space.dtype == np.uint8 else 1.0
 
 
 def flatten_image(x):
@@ -115,11 +134,12 @@ def cnn(in_channels, height, width, activation, *, rngs: nnx.Rngs):
 class MLPQFunction(nnx.Module):
     """Q(s, .) for vector observations: an MLP with one output per action."""
 
-    def __init__(self, obs_dim, n_actions, hidden_sizes, activation, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, n_actions, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
+        self.obs_scale = obs_scale
         self.q = mlp([obs_dim, *hidden_sizes, n_actions], activation, rngs=rngs)
 
     def __call__(self, obs):
-        return self.q(jnp.asarray(obs, jnp.float32))
+        return self.q(jnp.asarray(obs, jnp.float32) * self.obs_scale)
 
 
 class CNNQFunction(nnx.Module):
@@ -147,33 +167,42 @@ class QNetwork(nnx.Module):
     """The action-value function ``q`` of DQN, with one output per discrete action.
 
     A convolutional ``q`` for image observations (a Box with three axes, HxWxC or CxHxW), an MLP
-    otherwise: the observation space decides.
+    otherwise: the observation space decides. uint8 observations are scaled to [0, 1] inside the
+    network, whether they are pixels or a vector of bytes such as ALE's RAM.
 
     Args:
         observation_space: A one-dimensional Box (``spinup.utils.envs`` flattens others) or an image Box.
-        action_space: A Discrete space.
+        action_space: A Discrete space. Output ``i`` of ``q`` scores the environment's action
+            ``action_space.start + i``.
         hidden_sizes: Widths of the hidden layers of the MLP (after the convolutions, for images).
         activation: The hidden layers' activation, a function such as ``jax.nn.relu``.
+        channels_first: For images, whether the channel axis comes first (CxHxW). ``None`` reads it
+            from the shape, and refuses a shape such as (10, 10, 10) whose end axes are equally
+            long. Ignored for vectors.
         rngs: Where the initial weights' randomness comes from (``nnx.Rngs(seed)``); ``None`` means
             ``nnx.Rngs(0)``, for a module whose weights are about to be loaded.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(64, 64), activation=nnx.relu,
-                 *, rngs: nnx.Rngs | None = None):
+                 channels_first=None, *, rngs: nnx.Rngs | None = None):
         rngs = nnx.Rngs(0) if rngs is None else rngs
         n_actions = int(action_space.n)
+        # The environment may number its actions from start (Discrete(n, start=k)); q's outputs
+        # are indexed from 0, so act() adds start back.
+        self.act_start = int(action_space.start)
+        obs_scale = obs_scale_for(observation_space)
         if is_image_space(observation_space):
             obs_shape = observation_space.shape
-            obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
-            self.q = CNNQFunction(obs_shape, n_actions, hidden_sizes, activation, is_channels_last(obs_shape),
-                                  obs_scale, rngs=rngs)
+            channels_last = not is_channels_first(obs_shape, channels_first)
+            self.q = CNNQFunction(obs_shape, n_actions, hidden_sizes, activation, channels_last, obs_scale, rngs=rngs)
         else:
-            self.q = MLPQFunction(observation_space.shape[0], n_actions, hidden_sizes, activation, rngs=rngs)
+            self.q = MLPQFunction(observation_space.shape[0], n_actions, hidden_sizes, activation, obs_scale,
+                                  rngs=rngs)
 
     def act(self, obs, deterministic=False, key=None):
-        """The greedy action argmax_a Q(obs, a) as a JAX integer array.
+        """The greedy action argmax_a Q(obs, a), in the environment's numbering, as a JAX integer array.
 
         DQN's policy is greedy, so ``deterministic`` and ``key`` are ignored; exploration
         (epsilon-greedy) happens in the algorithm, not here.
         """
-        return self.q(obs).argmax(axis=-1)
+        return self.q(obs).argmax(axis=-1) + self.act_start

@@ -123,13 +123,13 @@ def squashed_gaussian_logp(pi_distribution: Normal, u: jax.Array) -> jax.Array:
 
 
 class SquashedGaussianMLPActor(nnx.Module):
-    """pi(a|s): a = act_limit * tanh(u), u ~ N(mu(s), std(s)^2), both outputs of one MLP."""
+    """pi(a|s): a = act_limit * tanh(u), u ~ N(mu(s), std(s)^2), both outputs of one MLP of obs_scale * s."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.net = mlp([obs_dim, *hidden_sizes], activation, activation, rngs=rngs)
         self.mu_layer = nnx.Linear(hidden_sizes[-1], act_dim, rngs=rngs)
         self.log_std_layer = nnx.Linear(hidden_sizes[-1], act_dim, rngs=rngs)
-        self.act_limit = act_limit
+        self.act_limit, self.obs_scale = act_limit, obs_scale
 
     def __call__(self, obs, deterministic=False, with_logprob=True, key=None):
         """An action for each observation and its log-prob (see :func:`squashed_gaussian_logp`).
@@ -138,7 +138,7 @@ class SquashedGaussianMLPActor(nnx.Module):
         action back to the policy's parameters. ``deterministic`` returns the squashed mean (and
         needs no key); ``with_logprob=False`` returns ``None`` for the log-prob.
         """
-        net_out = self.net(obs)
+        net_out = self.net(obs * self.obs_scale)
         mu = self.mu_layer(net_out)
         log_std = jnp.clip(self.log_std_layer(net_out), LOG_STD_MIN, LOG_STD_MAX)
         std = jnp.exp(log_std)
@@ -157,14 +157,15 @@ class SquashedGaussianMLPActor(nnx.Module):
 
 
 class MLPQFunction(nnx.Module):
-    """The action-value function Q(s, a)."""
+    """The action-value function Q(s, a), an MLP of (obs_scale * s, a)."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.q = mlp([obs_dim + act_dim, *hidden_sizes, 1], activation, rngs=rngs)
+        self.obs_scale = obs_scale
 
     def __call__(self, obs, act):
         # Shape (batch,), not (batch, 1): Q is compared with backups of shape (batch,).
-        return jnp.squeeze(self.q(jnp.concatenate([obs, act], axis=-1)), -1)
+        return jnp.squeeze(self.q(jnp.concatenate([obs * self.obs_scale, act], axis=-1)), -1)
 
 
 class MLPActorCritic(nnx.Module):
@@ -177,6 +178,10 @@ class MLPActorCritic(nnx.Module):
         activation: The hidden layers' activation, a function such as ``jax.nn.relu``.
         rngs: Where the initial weights' randomness comes from (``nnx.Rngs(seed)``); ``None`` means
             ``nnx.Rngs(0)``, for a module whose weights are about to be loaded.
+
+    Observations are taken as the environment gives them. When the space's dtype is uint8
+    (pixels, or bytes of RAM) every network first divides them by 255, so its inputs lie in [0, 1]
+    like those of other tasks; the algorithm, its buffer and ``spinup test_policy`` need not know.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(256, 256), activation=nnx.relu,
@@ -185,9 +190,10 @@ class MLPActorCritic(nnx.Module):
         obs_dim = observation_space.shape[0]
         act_dim = action_space.shape[0]
         act_limit = float(action_space.high[0])
-        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, rngs=rngs)
-        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
-        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
+        obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
+        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale, rngs=rngs)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale, rngs=rngs)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale, rngs=rngs)
 
     def act(self, obs, deterministic=False, key=None):
         """An action for ``obs`` as a JAX array: a sample drawn with ``key``, or the squashed mean

@@ -77,26 +77,27 @@ def polyak_update(params, targ_params, polyak: float):
 
 
 class MLPActor(nnx.Module):
-    """The deterministic policy mu(s) = act_limit * tanh(mlp(s))."""
+    """The deterministic policy mu(s) = act_limit * tanh(mlp(obs_scale * s))."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.pi = mlp([obs_dim, *hidden_sizes, act_dim], activation, nnx.tanh, rngs=rngs)
-        self.act_limit = act_limit
+        self.act_limit, self.obs_scale = act_limit, obs_scale
 
     def __call__(self, obs):
         # tanh keeps the output in (-1, 1); scaling it fills the action space's bounds.
-        return self.act_limit * self.pi(obs)
+        return self.act_limit * self.pi(obs * self.obs_scale)
 
 
 class MLPQFunction(nnx.Module):
-    """The action-value function Q(s, a)."""
+    """The action-value function Q(s, a), an MLP of (obs_scale * s, a)."""
 
-    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, *, rngs: nnx.Rngs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, obs_scale=1.0, *, rngs: nnx.Rngs):
         self.q = mlp([obs_dim + act_dim, *hidden_sizes, 1], activation, rngs=rngs)
+        self.obs_scale = obs_scale
 
     def __call__(self, obs, act):
         # Shape (batch,), not (batch, 1): Q is compared with backups of shape (batch,).
-        return jnp.squeeze(self.q(jnp.concatenate([obs, act], axis=-1)), -1)
+        return jnp.squeeze(self.q(jnp.concatenate([obs * self.obs_scale, act], axis=-1)), -1)
 
 
 class MLPActorCritic(nnx.Module):
@@ -109,6 +110,10 @@ class MLPActorCritic(nnx.Module):
         activation: The hidden layers' activation, a function such as ``jax.nn.relu``.
         rngs: Where the initial weights' randomness comes from (``nnx.Rngs(seed)``); ``None`` means
             ``nnx.Rngs(0)``, for a module whose weights are about to be loaded.
+
+    Observations are taken as the environment gives them. When the space's dtype is uint8
+    (pixels, or bytes of RAM) every network first divides them by 255, so its inputs lie in [0, 1]
+    like those of other tasks; the algorithm, its buffer and ``spinup test_policy`` need not know.
     """
 
     def __init__(self, observation_space, action_space, hidden_sizes=(256, 256), activation=nnx.relu,
@@ -117,9 +122,10 @@ class MLPActorCritic(nnx.Module):
         obs_dim = observation_space.shape[0]
         act_dim = action_space.shape[0]
         act_limit = float(action_space.high[0])
-        self.pi = MLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, rngs=rngs)
-        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
-        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, rngs=rngs)
+        obs_scale = 1.0 / 255 if observation_space.dtype == np.uint8 else 1.0
+        self.pi = MLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit, obs_scale, rngs=rngs)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale, rngs=rngs)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation, obs_scale, rngs=rngs)
 
     def act(self, obs, deterministic=False, key=None):
         """mu(obs) as a JAX array. The policy is deterministic: ``deterministic`` and ``key`` are ignored."""
