@@ -187,9 +187,6 @@ class QNetwork(nnx.Module):
                  channels_first=None, *, rngs: nnx.Rngs | None = None):
         rngs = nnx.Rngs(0) if rngs is None else rngs
         n_actions = int(action_space.n)
-        # The environment may number its actions from start (Discrete(n, start=k)); q's outputs
-        # are indexed from 0, so act() adds start back.
-        self.act_start = int(action_space.start)
         obs_scale = obs_scale_for(observation_space)
         if is_image_space(observation_space):
             obs_shape = observation_space.shape
@@ -200,9 +197,13 @@ class QNetwork(nnx.Module):
                                   rngs=rngs)
 
     def act(self, obs, deterministic=False, key=None):
-        """The greedy action argmax_a Q(obs, a), in the environment's numbering, as a JAX integer array.
+        """The index (from 0) of the greedy action argmax_a Q(obs, a), as a JAX integer array.
+
+        An environment that numbers its actions from ``start`` (``Discrete(n, start=k)``) gets
+        ``start + index``: the training loop and ``test_policy`` add it, as they do for the
+        on-policy algorithms.
 
         DQN's policy is greedy, so ``deterministic`` and ``key`` are ignored; exploration
         (epsilon-greedy) happens in the algorithm, not here.
         """
-        return self.q(obs).argmax(axis=-1) + self.act_start
+        return self.q(obs).argmax(axis=-1)

@@ -337,7 +337,7 @@ def dqn(
         # training run's random stream where it was
         if epsilon > 0 and np.random.rand() < epsilon:
             return env.action_space.sample()
-        return int(act(ts.params, np.asarray(o, dtype=obs_dtype)))
+        return int(act(ts.params, np.asarray(o, dtype=obs_dtype))) + act_start
 
     def test_agent():
         for j in range(num_test_episodes):
