@@ -2,7 +2,7 @@
 
 STEPS = {
     1: {"says": "Input", "pytorch": ["ddpg: ac = actor_critic(", "ddpg: replay_buffer = ReplayBuffer("]},
-    2: {"says": "target parameters", "pytorch": ["ddpg: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
+    2: {"says": "target parameters", "jax": ['ddpg: targ_params = jax.tree.map(jnp.copy, params)'], "pytorch": ["ddpg: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
     3: {"says": "repeat", "pytorch": ["ddpg: for t in range(start_epoch * steps_per_epoch, total_steps)"]},
     4: {"says": "select action", "pytorch": ["ddpg.get_action", "ddpg: if t >= start_steps:"]},
     5: {"says": "Execute", "pytorch": ["ddpg: next_o, r, terminated, truncated, _ = env.step(a)"]},

@@ -2,7 +2,7 @@
 
 STEPS = {
     1: {"says": "Input", "pytorch": ["sac: ac = actor_critic(", "sac: replay_buffer = ReplayBuffer("]},
-    2: {"says": "target parameters", "pytorch": ["sac: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
+    2: {"says": "target parameters", "jax": ['sac: targ_params = jax.tree.map(jnp.copy, params)'], "pytorch": ["sac: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
     3: {"says": "repeat", "pytorch": ["sac: for t in range(start_epoch * steps_per_epoch, total_steps)"]},
     4: {"says": "select action", "pytorch": ["sac.get_action", "sac: if t >= start_steps:"]},
     5: {"says": "Execute", "pytorch": [

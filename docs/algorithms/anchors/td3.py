@@ -2,7 +2,7 @@
 
 STEPS = {
     1: {"says": "Input", "pytorch": ["td3: ac = actor_critic(", "td3: replay_buffer = ReplayBuffer("]},
-    2: {"says": "target parameters", "pytorch": ["td3: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
+    2: {"says": "target parameters", "jax": ['td3: targ_params = jax.tree.map(jnp.copy, params)'], "pytorch": ["td3: ac_targ = deepcopy(ac) ... for p in ac_targ.parameters()"]},
     3: {"says": "repeat", "pytorch": ["td3: for t in range(start_epoch * steps_per_epoch, total_steps)"]},
     4: {"says": "select action", "pytorch": ["td3.get_action", "td3: if t >= start_steps:"]},
     5: {"says": "Execute", "pytorch": [
@@ -19,8 +19,8 @@ STEPS = {
         "td3.compute_loss_q: loss_q1 = ... loss_q = ",
         "td3.update: q_optimizer.zero_grad() ... q_optimizer.step()",
     ]},
-    11: {"says": "policy_delay", "pytorch": ["td3.update: if timer % policy_delay == 0:", "td3: update(data=batch, timer=t + j)"]},
+    11: {"says": "policy_delay", "jax": ['td3.update: timer % policy_delay == 0, update_pi_and_targets,', 'td3.update_pi_and_targets'], "pytorch": ["td3.update: if timer % policy_delay == 0:", "td3: update(data=batch, timer=t + j)"]},
     12: {"says": "policy", "pytorch": ["td3.compute_loss_pi", "td3.update: pi_optimizer.zero_grad() ... pi_optimizer.step()"]},
-    13: {"says": "Polyak", "pytorch": ["td3.update: core.polyak_update("]},
+    13: {"says": "Polyak", "jax": ['td3.update_pi_and_targets: targ_params = core.polyak_update('], "pytorch": ["td3.update: core.polyak_update("]},
     14: {"says": "until", "pytorch": ["td3: for t in range(start_epoch * steps_per_epoch, total_steps)"]},
 }
