@@ -323,7 +323,7 @@ def test_dqn_cnn_matches_pytorch(shape, dtype):
     t, j = _pair(tdqn, jdqn, obs_space, Discrete(5), cls="QNetwork", **HID)
     # The conv output is flattened (C, H, W) in torch and (H, W, C) here: reorder the first head layer.
     with torch.no_grad():
-        c, h, w = (shape[2], shape[0], shape[1]) if tdqn.is_channels_last(shape) else shape
+        c, h, w = (shape[2], shape[0], shape[1]) if not tdqn.is_channels_first(shape) else shape
         features = t.q.conv[:-1](torch.zeros(1, c, h, w)).shape[1:]
     copy_torch_weights(t, j, image_features=tuple(features))
     obs = np.random.default_rng(0).integers(0, high + 1, size=(3, *shape)).astype(dtype)
