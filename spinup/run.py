@@ -163,8 +163,16 @@ def _parse_value(token: str):
         return token
 
 
-def resolve_activation(name):
-    """The ``torch.nn`` module class that ``name`` ('torch.nn.ReLU', 'nn.ReLU' or 'ReLU') names."""
+def resolve_activation(name, framework="pytorch"):
+    """The activation that ``name`` ('torch.nn.ReLU', 'nn.ReLU' or 'ReLU') names: the ``torch.nn``
+    module class, or for a JAX twin (``framework='jax'``) the matching ``jax.nn`` function, so that
+    the same ``--act`` flag works for both twins ('jax.nn.relu' is accepted there too)."""
+    if framework == "jax" and isinstance(name, str) and name.rsplit(".", 1)[0] in ("jax.nn", "nnx", "flax.nnx"):
+        import jax
+
+        fn = getattr(jax.nn, name.split(".")[-1], None)
+        check(callable(fn), f"--act must name an activation such as jax.nn.relu or torch.nn.Tanh; {name!r} is not one.")
+        return fn
     import torch.nn as nn
 
     short = name.split(".")[-1] if isinstance(name, str) else None
@@ -174,7 +182,17 @@ def resolve_activation(name):
         isinstance(cls, type) and issubclass(cls, nn.Module),
         f"--act must name a torch.nn module such as torch.nn.ReLU or torch.nn.Tanh; {name!r} is not one.",
     )
-    return cls
+    if framework != "jax":
+        return cls
+    import jax
+
+    fn = getattr(jax.nn, JAX_ACTIVATIONS.get(short, short.lower()), None)
+    check(callable(fn), f"--act {name} has no jax.nn counterpart for the JAX twins; try torch.nn.ReLU or torch.nn.Tanh.")
+    return fn
+
+
+# torch.nn class names whose jax.nn function is not simply the lower-cased name
+JAX_ACTIVATIONS = {"LeakyReLU": "leaky_relu", "ReLU6": "relu6", "LogSigmoid": "log_sigmoid", "SiLU": "silu"}
 
 
 def check_hidden_sizes(hid):
@@ -214,7 +232,8 @@ def run_algorithm(algo: str, tokens) -> int:
     if "ac_kwargs:hidden_sizes" in args:
         args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
     if "ac_kwargs:activation" in args:
-        args["ac_kwargs:activation"] = [resolve_activation(a) for a in args["ac_kwargs:activation"]]
+        framework = "jax" if algo.endswith("_jax") else "pytorch"
+        args["ac_kwargs:activation"] = [resolve_activation(a, framework) for a in args["ac_kwargs:activation"]]
     if "seed" in args:
         for s in args["seed"]:
             check(isinstance(s, int) and not isinstance(s, bool) and s >= 0,

@@ -144,3 +144,19 @@ def test_cli_two_processes_count_all_steps(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     progress = pd.read_table(tmp_path / "data" / "m" / "m_s0" / "progress.txt")
     assert list(progress["TotalEnvInteracts"]) == [1000, 2000]
+
+
+def test_act_flag_names_the_same_activation_for_both_twins():
+    import jax
+    import torch
+
+    from spinup.run import resolve_activation
+    from spinup.utils.checks import UserError
+
+    assert resolve_activation("torch.nn.ReLU") is torch.nn.ReLU
+    assert resolve_activation("torch.nn.ReLU", "jax") is jax.nn.relu
+    assert resolve_activation("Tanh", "jax") is jax.nn.tanh
+    assert resolve_activation("nn.LeakyReLU", "jax") is jax.nn.leaky_relu
+    assert resolve_activation("jax.nn.elu", "jax") is jax.nn.elu
+    with pytest.raises(UserError, match="jax.nn.relu"):
+        resolve_activation("jax.nn.nothing", "jax")
