@@ -28,6 +28,7 @@ SUBSTITUTIONS = {
     "dt": "datestamp",
     "tensorboard": "logger_kwargs:tensorboard",
     "video_every": "logger_kwargs:video_every",
+    "overwrite": "logger_kwargs:overwrite",
 }
 # Arguments for the launcher, not the algorithm.
 RUN_KEYS = ["num_cpu", "data_dir", "datestamp", "backend", "address"]
@@ -45,7 +46,8 @@ HELP = dedent(
     Shorthands: --env (env_name), --hid (ac_kwargs:hidden_sizes), --act (ac_kwargs:activation),
     --cpu (num_cpu; 'auto' = one per core; vpg, trpo and ppo only), --dt (datestamp).
     Several values after a key run a grid of experiments; --key:sub sets a nested argument.
-    Outputs: --tensorboard (event files beside progress.txt), --video_every K (an mp4 every K epochs).
+    Outputs: --tensorboard (event files beside progress.txt), --video_every K (an mp4 every K epochs),
+    --overwrite (replace a finished run of the same name; without it such a run is refused).
     Sweeps: --backend ray [--address HOST:PORT] runs each variant as a Ray task.
 
     Inspect results:

@@ -326,3 +326,20 @@ def test_benchmark_page_speaks_of_results():
         assert word not in page, word
     for needed in ("reproduce", "cpu", "seed"):
         assert needed in page, needed
+
+
+# -- a repeated exp_name ---------------------------------------------------------------------------
+
+
+def test_repeated_name_refused_before_the_banner_and_overwrite_replaces_it(tmp_path):
+    run = ["ppo", "--env", "CartPole-v1", "--hid", "[8]", "--epochs", "1", "--steps_per_epoch", "100",
+           "--exp_name", "again", "--data_dir", str(tmp_path / "data")]
+    first = spinup(*run, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = spinup(*run, cwd=tmp_path)
+    assert second.returncode == 2 and second.stdout == ""  # nothing printed before the one sentence
+    assert "already holds a run" in second.stderr and "--overwrite" in second.stderr
+    third = spinup(*run, "--overwrite", cwd=tmp_path)
+    assert third.returncode == 0, third.stderr[-2000:]
+    rows = pd.read_table(tmp_path / "data" / "again" / "again_s0" / "progress.txt")
+    assert len(rows) == 1  # the replacement's row alone, not both runs' rows

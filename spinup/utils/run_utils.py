@@ -442,6 +442,13 @@ class ExperimentGrid:
                   "them different values or add the differing key with in_name=True.")
             folders[output_dir] = exp_name
             check_output_dir(output_dir)
+            if not kwargs.get("logger_kwargs", {}).get("overwrite", False):
+                # the logger refuses such a folder too; saying so here comes before the banner
+                from spinup.utils.logx import _holds_run
+
+                check(not _holds_run(output_dir), f"{quote_path(output_dir)} already holds a run; give this one another "
+                      f"exp_name (or a datestamp, --dt), continue that one with --resume {quote_path(output_dir)}, or "
+                      "replace it with --overwrite (overwrite=True in logger_kwargs).")
 
         self.print()
         var_names = sorted({exp_name for exp_name, _, _ in jobs})
