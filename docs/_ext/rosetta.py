@@ -425,10 +425,28 @@ class AlgoDiffDirective(Directive):
 
 
 class TwinDiffsDirective(Directive):
-    """One section per algorithm that has a JAX twin: the diff from its PyTorch file."""
+    """One section per algorithm that has a JAX twin: the diff from its PyTorch file.
+
+    The directive's content gives each section its paragraph, one per algorithm, as
+    ``algo: text`` (the text may run on over indented lines).
+    """
+
+    has_content = True
+
+    def notes(self) -> dict:
+        notes, algo = {}, None
+        for line in self.content:
+            head, sep, rest = line.partition(":")
+            if sep and head.strip() in ALGOS and not line.startswith(" "):
+                algo = head.strip()
+                notes[algo] = rest.strip()
+            elif algo is not None and line.strip():
+                notes[algo] += " " + line.strip()
+        return notes
 
     def run(self):
         env = self.state.document.settings.env
+        notes = self.notes()
         rst = []
         have = [a for a in ALGOS if _exists(algo_path("jax", a)) and _exists(algo_path("pytorch", a))]
         for algo in ALGOS:
@@ -443,6 +461,7 @@ class TwinDiffsDirective(Directive):
                 title,
                 "-" * len(title),
                 "",
+                *([notes[algo], ""] if algo in notes else []),
                 f".. algo-diff:: pytorch:{algo} jax:{algo}",
                 "",
             ]
