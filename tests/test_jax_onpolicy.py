@@ -18,6 +18,9 @@ from spinup.utils import mpi_tools
 from test_reliability import CrashAt, read_progress
 
 JAX_ON_POLICY = ["vpg_jax", "trpo_jax", "ppo_jax"]
+# Whole training runs, twice each: PPO in the default suite, VPG and TRPO (which share its buffer and
+# loop) with the slow checks, so that the default suite stays short on 2 cores.
+RUN_TWICE = [pytest.param("vpg_jax", marks=pytest.mark.slow), pytest.param("trpo_jax", marks=pytest.mark.slow), "ppo_jax"]
 
 
 def algorithm(name):
@@ -66,7 +69,7 @@ def test_truncation_is_bootstrapped_and_termination_is_not(algo, scripted_env, t
     assert calls == [0.0, 31.0, 22.0]
 
 
-@pytest.mark.parametrize("name", JAX_ON_POLICY)
+@pytest.mark.parametrize("name", RUN_TWICE)
 def test_same_seed_gives_identical_progress(name, tmp_path):
     algo, kw = algorithm(name), small_kwargs(name)
     kw["epochs"] = 2
@@ -75,7 +78,7 @@ def test_same_seed_gives_identical_progress(name, tmp_path):
     pd.testing.assert_frame_equal(read_progress(tmp_path / "a"), read_progress(tmp_path / "b"), check_exact=True)
 
 
-@pytest.mark.parametrize("name", JAX_ON_POLICY)
+@pytest.mark.parametrize("name", RUN_TWICE)
 def test_resumed_run_matches_uninterrupted_run(name, tmp_path):
     algo, kw = algorithm(name), small_kwargs(name)
     algo(lambda: gym.make("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path / "full")), **kw)
