@@ -61,4 +61,4 @@ def test_cpu_2_for_off_policy_is_refused(capsys):
         run.main(["ddpg", "--env", "Pendulum-v1", "--cpu", "2"])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "--cpu applies to vpg, trpo, ppo only" in err or "not available" in err
+    assert "--cpu applies to vpg, trpo, ppo, vpg_jax, trpo_jax, ppo_jax only" in err or "not available" in err
