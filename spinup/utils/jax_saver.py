@@ -225,27 +225,6 @@ def policy_function(module: nnx.Module, deterministic: bool = False, seed: int =
     return get_action
 
 
-def _rebuild_env(fpath, record, render_mode):
-    from spinup.utils.envs import flatten_observations, make_env_by_id
-
-    env_id, env_kwargs = record.get("env_id"), dict(record.get("env_kwargs") or {})
-    if env_id is None:
-        config_path = osp.join(fpath, "config.json")
-        if osp.exists(config_path):
-            with open(config_path) as f:
-                env_id = json.load(f).get("env_name")
-    if env_id is None:
-        return None
-    if render_mode is not None:
-        env_kwargs["render_mode"] = render_mode
-    env = make_env_by_id(env_id, env_kwargs)
-    # Training flattened observations that were not already a vector (see setup_env); do the same.
-    saved = record["observation_space"]
-    if saved["type"] == "Box" and len(saved["shape"]) == 1:
-        env = flatten_observations(env)
-    return env
-
-
 def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None):
     """Rebuild a trained JAX policy and its environment from a run directory.
 
@@ -259,6 +238,8 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
     from spinup.utils.test_policy import _env_action_maker
 
     ac, record = load_model(find_model(fpath, itr))
+    from spinup.utils.test_policy import _rebuild_env  # one way to rebuild a run's env, for both frameworks
+
     env = _rebuild_env(fpath, record, render_mode)
     # Clip Box actions and shift Discrete ones by the space's start, as the training loop does.
     to_env, act = _env_action_maker(json_to_space(record["action_space"])), policy_function(ac, deterministic)

@@ -104,8 +104,10 @@ def _rebuild_env(fpath, record, render_mode):
         env_kwargs["render_mode"] = render_mode
     env = make_env_by_id(env_id, env_kwargs)
     # Training flattened observations that were not already a vector (see setup_env); do the same.
+    # A PyTorch record keeps the bounds as tensors, a JAX record keeps the shape as a list.
     saved = record["observation_space"]
-    if saved["type"] == "Box" and saved["low"].dim() == 1:
+    ndim = len(saved["shape"]) if "shape" in saved else saved["low"].dim() if saved["type"] == "Box" else None
+    if saved["type"] == "Box" and ndim == 1:
         env = flatten_observations(env)
     return env
 
