@@ -415,3 +415,38 @@ def test_diff_table_marks_lines():
     assert "1 changed" in table and "1 only in a.py" in table and "1 only in b.py" in table
     folded = rosetta.diff_table("a.py", [str(i) for i in range(40)], "b.py", [str(i) for i in range(40)] + ["x"])
     assert "37 identical lines" in folded and folded.count("<tr class=\"d-row-eq\">") == 3
+
+
+def _signature_defaults(framework: str, algo: str) -> dict[str, str]:
+    """The algorithm function's keyword defaults, as source text (read with ast: no imports)."""
+    import ast
+
+    tree = ast.parse((ROOT / "spinup" / "algos" / framework / algo / f"{algo}.py").read_text())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == algo)
+    args, defaults = fn.args.args, fn.args.defaults
+    named = dict(zip([a.arg for a in args[len(args) - len(defaults):]], defaults))
+    named.update({a.arg: d for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults) if d is not None})
+    return {name: ast.unparse(node) for name, node in named.items()}
+
+
+def test_shared_signature_on_the_algorithms_page_holds_for_every_algorithm():
+    """Every default the shared signature on docs/user/algorithms.rst spells out (anything but
+    ``...``) is the default of that argument in all seven algorithms, in both frameworks."""
+    text = (DOCS / "user" / "algorithms.rst").read_text(encoding="utf-8")
+    block = re.search(r"^   algo\((.*?)\)\n", text, re.S | re.M)
+    assert block, "the shared signature block is missing from docs/user/algorithms.rst"
+    shown = {}
+    for part in re.split(r",\s*", " ".join(block.group(1).split())):
+        if "=" in part:
+            name, value = (s.strip() for s in part.split("=", 1))
+            if value != "...":
+                shown[name] = value
+    assert shown, "the shared signature shows no defaults"
+    wrong = []
+    for framework in ("pytorch", "jax"):
+        for algo in ALGOS:
+            defaults = _signature_defaults(framework, algo)
+            for name, value in shown.items():
+                if defaults.get(name) != value:
+                    wrong.append(f"{framework} {algo}: {name}={defaults.get(name)}, the page shows {value}")
+    assert not wrong, "\n".join(wrong)

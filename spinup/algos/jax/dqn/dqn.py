@@ -137,8 +137,9 @@ def dqn(
         * ``q(obs) -> (batch, n_actions)``: an array with one Q-value per action for each
           observation in ``obs`` of shape ``(batch, *obs_shape)``. Column ``i`` belongs to the
           environment's action ``action_space.start + i``.
-        * ``act(obs) -> (batch,)``: a JAX array of the actions with the highest Q-value,
-          numbered as the environment numbers them; one unbatched observation gives a 0-d array.
+        * ``act(obs) -> (batch,)``: a JAX array of the indices, from 0, of the actions with the
+          highest Q-value (the loop adds ``action_space.start``); one unbatched observation gives
+          a 0-d array.
 
         Observations reach both as uint8 arrays (uint8 or boolean spaces) or float32 arrays;
         casting and scaling are the network's job. For image observations (a Box with three
@@ -170,8 +171,8 @@ def dqn(
         update_after (int): Steps of experience to gather before the first gradient step, so
             that early minibatches do not keep drawing the same few transitions.
         update_every (int): Steps between bursts of updates. Each burst takes ``update_every``
-            gradient steps, so there is one gradient step per environment step however the
-            updates are grouped.
+            gradient steps, so from ``update_after`` on there is one gradient step per
+            environment step however the updates are grouped.
         eps_start (float): Chance of a uniformly random action at step 0 (epsilon-greedy).
         eps_end (float): Chance of a random action once the schedule has run out.
         eps_decay_steps (int): Steps over which epsilon falls in a straight line from

@@ -159,8 +159,8 @@ def sac(
         update_after (int): Learning waits until this many steps are in the buffer, so early
             batches are not drawn from a handful of transitions.
         update_every (int): Learning comes in bursts: every ``update_every`` steps, that many
-            Q-updates in a row. Over a run that makes one Q-update per environment step whatever
-            the value; a larger one only groups them, which is quicker.
+            Q-updates in a row. From ``update_after`` on that makes one Q-update per environment
+            step whatever the value; a larger one only groups them, which is quicker.
         num_test_episodes (int): Episodes of the noise-free policy on the test environment after
             each epoch. They draw no random numbers, so their number leaves training unchanged.
         max_ep_len (int): The longest an episode may run. An episode stopped here is treated as a
