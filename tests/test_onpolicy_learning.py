@@ -4,6 +4,10 @@ Each check runs three seeds and passes when at least two reach the target, as th
 Run them with `make test-slow`.
 """
 
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -56,3 +60,26 @@ def test_trpo_inverted_pendulum(tmp_path):
 def test_ppo_inverted_pendulum(tmp_path):
     passes_on_two_of_three(ppo, "InvertedPendulum-v5", 150_000, 900, tmp_path)
 
+
+
+def test_ppo_cartpole_two_processes(tmp_path):
+    # PPO under MPI: two ranks share the 4000-step epoch (2000 each) and average their gradients, and
+    # must still reach the one-process bar, >= 450 within 200k steps.
+    from spinup.utils import mpi_tools
+
+    if not mpi_tools.mpi_available():
+        pytest.skip('needs the mpi extra: pip install "spinup[mpi]"')
+
+    def best(seed):
+        r = subprocess.run(
+            [sys.executable, "-m", "spinup.run", "ppo", "--env", "CartPole-v1", "--cpu", "2", "--epochs", "50",
+             "--seed", str(seed), "--exp_name", "m"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=3600, env=dict(os.environ),
+        )
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        progress = pd.read_table(tmp_path / "data" / "m" / f"m_s{seed}" / "progress.txt")
+        assert progress["TotalEnvInteracts"].iloc[-1] == 200_000
+        print(f"ppo --cpu 2 CartPole-v1 seed {seed}: best average return {progress['AverageEpRet'].max():.1f}")
+        return progress["AverageEpRet"].max()
+
+    two_of_three(best, "ppo --cpu 2", "CartPole-v1", 450)
