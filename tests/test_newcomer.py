@@ -274,7 +274,7 @@ def ppo_run(tmp_path_factory):
     (["ppo", "--epochs", "1"], "has already trained 2 of 1 epochs, so there is nothing to do"),
     (["ppo", "--epochs", "4", "--gamma", "0.9"], "--gamma 0.9 differs from this run's gamma=0.99"),
     (["ppo", "--epochs", "4", "--hid", "[16]"], "--ac_kwargs:hidden_sizes [16] differs"),
-    (["ppo", "--epochs", "4", "--cpu", "2"], "--num_cpu cannot be set when resuming"),
+    (["ppo", "--epochs", "4", "--cpu", "2"], "--num_cpu 2 differs from this run's num_cpu=1"),
 ])
 def test_resume_refusals(ppo_run, args, fragment, capfd):
     code, out, err = cli([args[0], "--resume", str(ppo_run), *args[1:]], capfd)
@@ -284,7 +284,7 @@ def test_resume_refusals(ppo_run, args, fragment, capfd):
 
 def test_resume_accepts_retyped_flags(ppo_run, capfd):
     code, out, err = cli(["ppo", "--resume", str(ppo_run), "--epochs", "3", "--env", "CartPole-v1", "--hid", "[8]",
-                          "--steps_per_epoch", "100", "--gamma", "0.99", "--seed", "0", "--exp_name", "r"], capfd)
+                          "--steps_per_epoch", "100", "--gamma", "0.99", "--seed", "0", "--exp_name", "r", "--cpu", "1"], capfd)
     assert code == 0, err
     assert len(pd.read_table(ppo_run / "progress.txt")) == 3
 
