@@ -297,17 +297,17 @@ def resume_run(algo, fn, args) -> int:
           f"spinup {made_by} --resume {quote_path(run_dir)}")
     check(record.get("env_id") is not None, f"{run_dir} used an environment without a registered id; resume it from Python.")
     ac_kwargs = rebuild_kwargs(record["ac_kwargs"])
+    done, num_cpu = _checkpoint_position(Logger.checkpoint_path(run_dir))
     for key, vals in args.items():
         check(len(vals) == 1, f"--{key} takes one value with --resume.")
         if key == "epochs":
             continue
-        saved = _saved_value(key, config, record, ac_kwargs)
+        saved = num_cpu if key == "num_cpu" else _saved_value(key, config, record, ac_kwargs)
         check(saved is not _NOT_SAVED, f"--{key} cannot be set when resuming; with --resume only --epochs may "
               f"change, and the rest comes from {run_dir}/config.json.")
         check(_same(vals[0], saved), f"--{key} {vals[0]!r} differs from this run's {key}={saved!r}; a resumed run keeps "
               "its own arguments, so leave it out (only --epochs may change).")
     epochs = args["epochs"][0] if "epochs" in args else config.get("epochs")
-    done = _epochs_done(Logger.checkpoint_path(run_dir))
     if isinstance(epochs, int) and not isinstance(epochs, bool) and done is not None and epochs >= 1:
         check(epochs > done, f"{run_dir} has already trained {done} of {epochs} epochs, so there is nothing to do; "
               f"pass --epochs N with N greater than {done} to train it further.")
@@ -320,7 +320,14 @@ def resume_run(algo, fn, args) -> int:
     kwargs["actor_critic"] = import_by_name(record["class"])
     kwargs["env_fn"] = make_env_fn(record["env_id"], **record.get("env_kwargs", {}))
     exp_name = config.get("exp_name") or osp.basename(osp.normpath(run_dir))
-    call_experiment(exp_name, fn, seed=config.get("seed", 0),
+    # A run made with --cpu N continues on N processes, each taking back its own saved state.
+    num_cpu = num_cpu or 1
+    if num_cpu > 1:
+        from spinup.utils.mpi_tools import mpi_available
+
+        check(mpi_available(), f"{run_dir} was trained on {num_cpu} MPI processes and resumes on as many, but MPI "
+              'support is not installed; run `pip install "spinup[mpi]"`.')
+    call_experiment(exp_name, fn, seed=config.get("seed", 0), num_cpu=num_cpu,
                     logger_kwargs=dict(output_dir=run_dir, exp_name=exp_name), resume=run_dir, **kwargs)
     return 0
 
@@ -366,15 +373,16 @@ def _same(given, saved) -> bool:
     return given == saved or str(given) == str(saved)
 
 
-def _epochs_done(checkpoint_path):
-    """How many epochs the checkpoint holds, read without loading its buffers into memory."""
+def _checkpoint_position(checkpoint_path):
+    """``(epochs done, processes that wrote it)`` of a checkpoint, read without loading its buffers
+    into memory; ``(None, None)`` for one that cannot be read."""
     import torch
 
     try:
         record = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
-        return int(record["loop"]["epoch"])
+        return int(record["loop"]["epoch"]), 1 + len(record.get("processes", []))
     except Exception:
-        return None  # the run reports a damaged checkpoint itself
+        return None, None  # the run reports a damaged checkpoint itself
 
 
 if __name__ == "__main__":

@@ -88,3 +88,29 @@ def test_sweep_on_local_ray(tmp_path):
     for seed in (0, 1):
         progress = pd.read_table(tmp_path / "data" / "ray" / f"ray_s{seed}" / "progress.txt")
         assert len(progress) == 1 and progress["TotalEnvInteracts"].iloc[0] == 200
+
+
+@pytest.fixture
+def ray_on_one_cpu():
+    """A local Ray with one CPU, so a sweep's variants run one after another; the sweep uses it
+    instead of starting its own."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow  # starting Ray and two runs one after another: about 80 s on a busy two-core machine
+def test_ray_sweep_runs_every_variant_and_lists_the_failures(ray_on_one_cpu, tmp_path, capfd):
+    from spinup import run
+
+    with pytest.raises(SystemExit) as e:
+        run.main(["ppo", "--env", "Pendulum-v1", "--exp_name", "d", "--pi_lr", "1e30", "3e-4", "--epochs", "1",
+                  "--steps_per_epoch", "200", "--hid", "[8]", "--train_v_iters", "2", "--backend", "ray",
+                  "--data_dir", str(tmp_path / "data")])
+    err = capfd.readouterr().err
+    assert e.value.code == 1, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("Error: 1 of 2 runs failed and the others finished: d_pi_1e30_s0 (Training diverged"), last
+    assert len(pd.read_table(tmp_path / "data" / "d_pi_0-0003" / "d_pi_0-0003_s0" / "progress.txt")) == 1

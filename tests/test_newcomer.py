@@ -137,6 +137,60 @@ def test_a_failing_variant_does_not_stop_the_others(monkeypatch, tmp_path):
     assert str(e.value) == "1 of 3 runs failed and the others finished: g_s0 (reason 1)"
 
 
+class _TaskBroke(Exception):
+    pass
+
+
+def _ray_in_this_process(monkeypatch):
+    """A stand-in for the ray module that runs each task when its result is asked for."""
+    import types
+
+    fake = types.ModuleType("ray")
+    fake.exceptions = types.SimpleNamespace(RayError=_TaskBroke)
+    fake.is_initialized = lambda: True
+
+    def remote(**options):
+        def wrap(fn):
+            return types.SimpleNamespace(remote=lambda *args: (lambda: fn(*args)))
+        return wrap
+
+    fake.remote = remote
+    fake.get = lambda f: [g() for g in f] if isinstance(f, list) else f()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+
+
+def test_a_failing_variant_on_ray_does_not_stop_the_others(monkeypatch, tmp_path):
+    _ray_in_this_process(monkeypatch)
+    calls = []
+
+    def fake(exp_name, thunk, seed=0, **kwargs):
+        calls.append(f"{exp_name}_s{seed}")
+        if seed == 0:
+            raise ExperimentFailed(exp_name, 1, "Training diverged at epoch 0")
+        if seed == 2:
+            raise _TaskBroke("The worker running the task died.\nIt was killed for using too much memory.")
+        return f"out/{exp_name}_s{seed}"
+
+    monkeypatch.setattr(run_utils, "call_experiment", fake)
+    eg = ExperimentGrid("g")
+    eg.add("seed", [0, 1, 2, 3])
+    with pytest.raises(run_utils.GridFailed) as e:
+        eg.run(user_function, data_dir=str(tmp_path), backend="ray")
+    assert calls == ["g_s0", "g_s1", "g_s2", "g_s3"]
+    assert e.value.returncode == 1
+    assert str(e.value) == ("2 of 4 runs failed and the others finished: g_s0 (Training diverged at epoch 0); "
+                            "g_s2 (It was killed for using too much memory.)")
+
+
+def test_experiment_failed_survives_pickling():
+    import pickle
+
+    e = pickle.loads(pickle.dumps(ExperimentFailed("a", 2, "bad value")))
+    assert (e.exp_name, e.returncode, e.reason) == ("a", 2, "bad value")
+    g = pickle.loads(pickle.dumps(run_utils.GridFailed([e], 3)))
+    assert str(g) == "1 of 3 runs failed and the others finished: a (bad value)" and g.returncode == 2
+
+
 def test_ctrl_c_in_a_grid_names_the_runs_that_never_started(monkeypatch, tmp_path, capfd):
     calls = _fake_runs(monkeypatch, [0, 130, 0, 0])
     eg = ExperimentGrid("g")
@@ -220,7 +274,7 @@ def ppo_run(tmp_path_factory):
     (["ppo", "--epochs", "1"], "has already trained 2 of 1 epochs, so there is nothing to do"),
     (["ppo", "--epochs", "4", "--gamma", "0.9"], "--gamma 0.9 differs from this run's gamma=0.99"),
     (["ppo", "--epochs", "4", "--hid", "[16]"], "--ac_kwargs:hidden_sizes [16] differs"),
-    (["ppo", "--epochs", "4", "--cpu", "2"], "--num_cpu cannot be set when resuming"),
+    (["ppo", "--epochs", "4", "--cpu", "2"], "--num_cpu 2 differs from this run's num_cpu=1"),
 ])
 def test_resume_refusals(ppo_run, args, fragment, capfd):
     code, out, err = cli([args[0], "--resume", str(ppo_run), *args[1:]], capfd)
@@ -230,7 +284,7 @@ def test_resume_refusals(ppo_run, args, fragment, capfd):
 
 def test_resume_accepts_retyped_flags(ppo_run, capfd):
     code, out, err = cli(["ppo", "--resume", str(ppo_run), "--epochs", "3", "--env", "CartPole-v1", "--hid", "[8]",
-                          "--steps_per_epoch", "100", "--gamma", "0.99", "--seed", "0", "--exp_name", "r"], capfd)
+                          "--steps_per_epoch", "100", "--gamma", "0.99", "--seed", "0", "--exp_name", "r", "--cpu", "1"], capfd)
     assert code == 0, err
     assert len(pd.read_table(ppo_run / "progress.txt")) == 3
 

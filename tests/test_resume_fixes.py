@@ -17,6 +17,7 @@ from gymnasium import spaces
 
 import spinup
 from spinup.utils import checkpoint as ckpt
+from spinup.utils import mpi_tools
 from spinup.utils.checks import UserError
 from spinup.utils.envs import make_env_by_id, make_env_fn
 from spinup.utils.logx import EpochLogger
@@ -145,6 +146,33 @@ def test_minatar_dqn_resumes(tmp_path):
     spinup.dqn(make_env_fn("MinAtar/Breakout-v1"), epochs=1, logger_kwargs=dict(output_dir=str(tmp_path)), **kw)
     spinup.dqn(make_env_fn("MinAtar/Breakout-v1"), epochs=2, resume=str(tmp_path), **kw)
     assert list(pd.read_table(tmp_path / "progress.txt")["Epoch"]) == [1, 2]
+
+
+# ----------------------------------------------------------------------------------------------
+# Resuming a run made with --cpu N
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not mpi_tools.mpi_available(), reason='needs the mpi extra: pip install "spinup[mpi]"')
+@pytest.mark.parametrize("algo", ["ppo", pytest.param("ppo_jax", marks=pytest.mark.slow)])
+def test_cli_resume_of_a_two_process_run_continues_on_two_processes(algo, tmp_path):
+    def spinup_cli(*args):
+        r = subprocess.run([sys.executable, "-m", "spinup.run", algo, *args], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        return r.stdout + r.stderr
+
+    common = ["--env", "CartPole-v1", "--cpu", "2", "--steps_per_epoch", "200", "--hid", "[8]",
+              "--train_pi_iters", "2", "--train_v_iters", "2"]
+    spinup_cli(*common, "--epochs", "2", "--exp_name", "full")
+    spinup_cli(*common, "--epochs", "1", "--exp_name", "part")  # stopped after epoch 1
+    part = tmp_path / "data" / "part" / "part_s0"
+    out = spinup_cli("--resume", str(part), "--epochs", "2", "--cpu", "2")
+    assert "process(es)" not in out, out[-3000:]  # no word of a changed process count
+    record = torch.load(part / "pyt_save" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert record["loop"]["epoch"] == 2 and len(record["processes"]) == 1  # written by rank 0 and rank 1
+    pd.testing.assert_frame_equal(read_progress(tmp_path / "data" / "full" / "full_s0"), read_progress(part),
+                                  check_exact=True)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ A checkpoint holds only tensors, numbers, strings and containers of them, so it 
   the epoch boundary continues exactly as it would have;
 - the loop's position (epoch, current observation, return and length of the episode so far).
 
-Resuming from it on CPU, one process, reproduces the rows an uninterrupted run would have written.
+Resuming from it on CPU with the number of processes that wrote it (one, or N under MPI: each rank
+saves and restores its own part) reproduces the rows an uninterrupted run would have written.
 """
 
 from __future__ import annotations

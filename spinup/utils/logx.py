@@ -496,7 +496,10 @@ class Logger:
             which = f"process {lo}" if hi - lo == 1 else f"processes {lo} to {hi - 1}"
             fate = (f"{which} start new episodes from their own seeds" if now > saved
                     else f"the episodes and random states of {which} are dropped")
-            self.log(f"The checkpoint was written by {saved} process(es) and this run has {now}: {fate}.", "yellow")
+            self.log(f"The checkpoint was written by {saved} process(es) and this run has {now}: {fate}, so the rows "
+                     f"from here on differ from an uninterrupted run; resumed on {saved} (mpirun -np {saved}, as "
+                     f"spinup {getattr(self, 'algo_name', 'ALGO')} --resume does), each process would continue "
+                     "its own.", "yellow")
         o, ep_ret, ep_len = loop["o"], float(loop["ep_ret"]), int(loop["ep_len"])
         env = self.checkpoint_envs.get("env")
         problems = loop["env_problems"].get("env")

@@ -46,6 +46,9 @@ class ExperimentFailed(RuntimeError):
         self.returncode = returncode
         self.reason = reason
 
+    def __reduce__(self):  # pickled with its fields, so a Ray task can hand it back to the sweep
+        return (ExperimentFailed, (self.exp_name, self.returncode, self.reason))
+
 
 class GridFailed(ExperimentFailed):
     """Some variants of a grid failed; the others ran to the end. The message lists the failures."""
@@ -53,9 +56,12 @@ class GridFailed(ExperimentFailed):
     def __init__(self, failures: list, total: int):
         codes = {f.returncode for f in failures}
         super().__init__("grid", 2 if codes == {2} else 1)
-        self.failures = failures
+        self.failures, self.total = failures, total
         parts = [f"{f.exp_name} ({f.reason or f'exit status {f.returncode}'})" for f in failures]
         self.args = (f"{len(failures)} of {total} runs failed and the others finished: " + "; ".join(parts),)
+
+    def __reduce__(self):
+        return (GridFailed, (self.failures, self.total))
 
 
 def quote_path(path: str) -> str:
@@ -424,6 +430,10 @@ class ExperimentGrid:
 
         Returns:
             The list of output directories, one per variant.
+
+        Raises:
+            GridFailed: some variants failed; every other one still ran to its end, on either
+                backend. (A grid of one variant raises its :class:`ExperimentFailed` instead.)
         """
         check(backend in ("local", "ray"), f"Unknown backend '{backend}'; use 'local' or 'ray'.")
         variants = self.variants()
@@ -465,26 +475,36 @@ class ExperimentGrid:
         if backend == "ray":
             from spinup.utils.ray_backend import run_on_ray
 
-            return run_on_ray(jobs, thunk, num_cpu=num_cpu, data_dir=data_dir, datestamp=datestamp, address=address)
-        outputs, failures = [], []
-        for i, (exp_name, seed, kwargs) in enumerate(jobs):
-            try:
-                outputs.append(call_experiment(exp_name, thunk, seed=seed, num_cpu=num_cpu, data_dir=data_dir,
-                                               datestamp=datestamp, **kwargs))
-            except ExperimentFailed as e:
-                e.exp_name = f"{exp_name}_s{seed}"
-                if len(jobs) == 1:
-                    raise
-                if e.returncode == 130:  # the user stopped the sweep: don't start the rest
-                    _say_not_run(jobs[i + 1:])
-                    raise
-                failures.append(e)
-            except KeyboardInterrupt:
-                _say_not_run(jobs[i + 1:])
-                raise
+            outputs, failures = run_on_ray(jobs, thunk, num_cpu=num_cpu, data_dir=data_dir, datestamp=datestamp,
+                                           address=address)
+        else:
+            outputs, failures = _run_here(jobs, thunk, num_cpu=num_cpu, data_dir=data_dir, datestamp=datestamp)
+        # Both backends run every variant; a failure of any is reported here, once all have ended.
         if failures:
+            if len(jobs) == 1:
+                raise failures[0]
             raise GridFailed(failures, len(jobs))
         return outputs
+
+
+def _run_here(jobs, thunk, num_cpu, data_dir, datestamp):
+    """Run ``jobs`` one after another on this machine: the output dirs of those that finished,
+    and an :class:`ExperimentFailed` (named ``exp_name_s{seed}``) for each that did not."""
+    outputs, failures = [], []
+    for i, (exp_name, seed, kwargs) in enumerate(jobs):
+        try:
+            outputs.append(call_experiment(exp_name, thunk, seed=seed, num_cpu=num_cpu, data_dir=data_dir,
+                                           datestamp=datestamp, **kwargs))
+        except ExperimentFailed as e:
+            e.exp_name = f"{exp_name}_s{seed}"
+            if e.returncode == 130 and len(jobs) > 1:  # the user stopped the sweep: don't start the rest
+                _say_not_run(jobs[i + 1:])
+                raise
+            failures.append(e)
+        except KeyboardInterrupt:
+            _say_not_run(jobs[i + 1:])
+            raise
+    return outputs, failures
 
 
 def _say_not_run(jobs) -> None:

@@ -183,7 +183,8 @@ def ppo(
             is rewritten with the networks as that epoch's update left them, and a checkpoint to
             resume from is written.
         resume (str): The directory of an earlier run of the same arguments. Training continues
-            from its newest checkpoint; in one process the result matches an uninterrupted run.
+            from its newest checkpoint; on as many processes as wrote it, the result matches an
+            uninterrupted run.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs, train_pi_iters=train_pi_iters,
                         max_ep_len=max_ep_len, save_freq=save_freq)

@@ -187,7 +187,8 @@ def trpo(
         algo (str): ``'trpo'`` adds the line search to the natural gradient step; ``'npg'`` is
             the plain natural policy gradient, whose KL only approximately stays within ``delta``.
         resume (str): The directory of an earlier run of the same arguments. Training continues
-            from its newest checkpoint; in one process the result matches an uninterrupted run.
+            from its newest checkpoint; on as many processes as wrote it, the result matches an
+            uninterrupted run.
     """
     check_positive_ints(steps_per_epoch=steps_per_epoch, epochs=epochs, cg_iters=cg_iters,
                         max_ep_len=max_ep_len, save_freq=save_freq,
