@@ -136,15 +136,8 @@ class ScriptedEnv(gym.Env):
         return np.array([100.0 * self.episode + self.t]), 1.0, terminated, truncated, {}
 
 
-def test_termination_stored_done_and_cut_offs_not(tmp_path, monkeypatch):
-    buffers = []
-
-    class RecordingBuffer(dqn_module.ReplayBuffer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            buffers.append(self)
-
-    monkeypatch.setattr(dqn_module, "ReplayBuffer", RecordingBuffer)
+def test_termination_stored_done_and_cut_offs_not(tmp_path, recorded_buffers):
+    buffers = recorded_buffers(dqn_module)
     spinup.dqn(
         ScriptedEnv,
         ac_kwargs=TINY,
