@@ -44,9 +44,48 @@ class ScriptedEnv(gym.Env):
         return self._obs(), 1.0, terminated, truncated, {}
 
 
+class EndlessEnv(gym.Env):
+    """Never ends by itself: the observation is the step count, the reward 0. ``ends_at`` makes it
+    terminate at that step, as MinAtar Freeway's own timer does."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self, ends_at=None):
+        self.ends_at = ends_at
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(1, self.t, np.float32), 0.0, self.t == self.ends_at, False, {}
+
+
 @pytest.fixture
 def scripted_env():
     return ScriptedEnv
+
+
+@pytest.fixture
+def recorded_buffers(monkeypatch):
+    """``recorded_buffers(module)`` returns a list that every ``module.ReplayBuffer`` built from then
+    on (for the rest of the test) is appended to."""
+
+    def record(module):
+        buffers = []
+
+        class RecordingBuffer(module.ReplayBuffer):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                buffers.append(self)
+
+        monkeypatch.setattr(module, "ReplayBuffer", RecordingBuffer)
+        return buffers
+
+    return record
 
 
 @pytest.fixture

@@ -14,25 +14,16 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from test_docs import ALGOS, build_site, rosetta  # noqa: F401  (one build for both files)
+from test_docs import ALGOS, _chromium, build_site, rosetta  # noqa: F401  (one build for both files)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

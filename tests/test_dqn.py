@@ -136,15 +136,8 @@ class ScriptedEnv(gym.Env):
         return np.array([100.0 * self.episode + self.t]), 1.0, terminated, truncated, {}
 
 
-def test_termination_stored_done_and_cut_offs_not(tmp_path, monkeypatch):
-    buffers = []
-
-    class RecordingBuffer(dqn_module.ReplayBuffer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            buffers.append(self)
-
-    monkeypatch.setattr(dqn_module, "ReplayBuffer", RecordingBuffer)
+def test_termination_stored_done_and_cut_offs_not(tmp_path, recorded_buffers):
+    buffers = recorded_buffers(dqn_module)
     spinup.dqn(
         ScriptedEnv,
         ac_kwargs=TINY,
@@ -309,3 +302,27 @@ def test_smoke_run_minatar(tmp_path):
     assert env.observation_space.shape == (10, 10, 4)
     returns = run_policy(env, get_action, max_ep_len=50, num_episodes=1, render=False)
     assert len(returns) == 1
+
+
+def test_minatar_freeway_lasts_its_2500_steps():
+    pytest.importorskip("minatar")
+    import gymnasium as gym
+    import minatar.gym
+
+    from spinup.utils.envs import make_env_by_id
+
+    assert make_env_by_id("MinAtar/Freeway-v1").spec.max_episode_steps == 2500
+    assert gym.spec("MinAtar/Freeway-v0").max_episode_steps == 2500
+    assert make_env_by_id("MinAtar/Breakout-v1").spec.max_episode_steps is None  # the others have no time limit
+    # the same when the ids were registered before spinup saw them
+    with pytest.warns(UserWarning, match="Overriding"):
+        minatar.gym.register_envs()
+    assert gym.registry["MinAtar/Freeway-v1"].max_episode_steps is None
+    env = make_env_by_id("MinAtar/Freeway-v1")
+    assert env.spec.max_episode_steps == 2500
+    env.reset(seed=0)
+    steps, terminated, truncated = 0, False, False
+    while not (terminated or truncated):
+        _, _, terminated, truncated, _ = env.step(0)
+        steps += 1
+    assert (steps, truncated) == (2500, True)

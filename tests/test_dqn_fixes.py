@@ -13,6 +13,7 @@ import spinup.algos.pytorch.dqn.dqn as dqn_module
 import spinup.utils.checks as checks
 from spinup.utils.checks import UserError
 from spinup.utils.test_policy import load_policy_and_env
+from conftest import EndlessEnv
 
 TINY = dict(hidden_sizes=(16,))
 QUICK = dict(steps_per_epoch=60, epochs=1, update_after=30, update_every=10, batch_size=8,
@@ -144,15 +145,8 @@ class ShiftedActionsEnv(gym.Env):
         return np.full(2, self.t / 8, np.float32), float(int(action) == 3), self.t == 8, False, {}
 
 
-def test_discrete_start_honoured_when_acting_and_stored_from_zero(tmp_path, monkeypatch):
-    buffers = []
-
-    class RecordingBuffer(dqn_module.ReplayBuffer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            buffers.append(self)
-
-    monkeypatch.setattr(dqn_module, "ReplayBuffer", RecordingBuffer)
+def test_discrete_start_honoured_when_acting_and_stored_from_zero(tmp_path, recorded_buffers):
+    buffers = recorded_buffers(dqn_module)
     spinup.dqn(ShiftedActionsEnv, ac_kwargs=TINY, logger_kwargs=dict(output_dir=str(tmp_path)),
                eps_decay_steps=30, **QUICK)
     (buf,) = buffers
@@ -166,25 +160,6 @@ def test_discrete_start_honoured_when_acting_and_stored_from_zero(tmp_path, monk
 # ----------------------------------------------------------------------------------------------
 # max_ep_len follows the environment's own time limit
 # ----------------------------------------------------------------------------------------------
-
-
-class EndlessEnv(gym.Env):
-    """Never terminates by itself; ``ends_at`` makes it terminate, as MinAtar Freeway does at 2500."""
-
-    observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, ends_at=None):
-        self.ends_at = ends_at
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.zeros(1, np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.zeros(1, np.float32), 0.0, self.t == self.ends_at, False, {}
 
 
 LONG = dict(steps_per_epoch=1300, epochs=1, update_after=5000, num_test_episodes=1, ac_kwargs=TINY,

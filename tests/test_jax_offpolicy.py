@@ -190,16 +190,9 @@ def test_dqn_update_matches_pytorch(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["ddpg", "td3", "sac"])
-def test_termination_stored_done_and_cut_offs_not(name, tmp_path, monkeypatch):
+def test_termination_stored_done_and_cut_offs_not(name, tmp_path, recorded_buffers):
     module = {"ddpg": jddpg, "td3": jtd3, "sac": jsac}[name]
-    buffers = []
-
-    class RecordingBuffer(module.ReplayBuffer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            buffers.append(self)
-
-    monkeypatch.setattr(module, "ReplayBuffer", RecordingBuffer)
+    buffers = recorded_buffers(module)
     getattr(module, name)(ScriptedEnv, ac_kwargs=HID, steps_per_epoch=12, epochs=1, start_steps=100, update_after=0,
                           update_every=4, batch_size=4, num_test_episodes=1, max_ep_len=4,
                           logger_kwargs=dict(output_dir=str(tmp_path)))

@@ -2,20 +2,18 @@
 
 import importlib
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import gymnasium as gym
 import jax.numpy as jnp
-import numpy as np
 import pandas as pd
 import pytest
 from flax import nnx
 
 from spinup.utils import mpi_tools
-from test_reliability import CrashAt, read_progress
+from test_onpolicy_core import recorded_last_values
+from test_reliability import CrashAt, read_progress, sigkill_then_resume_matches_uninterrupted_run
 
 JAX_ON_POLICY = ["vpg_jax", "trpo_jax", "ppo_jax"]
 # Whole training runs, twice each: PPO in the default suite, VPG and TRPO (which share its buffer and
@@ -49,23 +47,8 @@ def test_truncation_is_bootstrapped_and_termination_is_not(algo, scripted_env, t
     """terminated -> 0; truncated -> V(real next obs); end of epoch -> V(next obs), as in PyTorch."""
     module = importlib.import_module(f"spinup.algos.jax.{algo}.{algo}")
     core = importlib.import_module(f"spinup.algos.jax.{algo}.core")
-    calls = []
-    buffer_cls = getattr(module, algo.upper() + "Buffer")
-    original = buffer_cls.finish_path
-
-    def recording_finish_path(self, last_val=0):
-        calls.append(float(np.asarray(last_val)))
-        return original(self, last_val)
-
-    monkeypatch.setattr(buffer_cls, "finish_path", recording_finish_path)
-
-    def make_ac(obs_space, act_space, **kw):
-        ac = core.MLPActorCritic(obs_space, act_space, **kw)
-        ac.v = KnownCritic()
-        return ac
-
-    getattr(module, algo)(lambda: scripted_env(length=3), actor_critic=make_ac, steps_per_epoch=8, epochs=1,
-                          logger_kwargs=tmp_out, train_v_iters=1)
+    calls = recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps=8, core=core,
+                                 critic=KnownCritic)
     assert calls == [0.0, 31.0, 22.0]
 
 
@@ -94,26 +77,7 @@ def test_resumed_run_matches_uninterrupted_run(name, tmp_path):
 
 
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
-    args = ["ppo_jax", "--env", "Pendulum-v1", "--epochs", "8", "--steps_per_epoch", "600", "--train_pi_iters", "5",
-            "--train_v_iters", "5", "--save_freq", "1"]
-    base = [sys.executable, "-m", "spinup.run"]
-    r = subprocess.run(base + args + ["--exp_name", "full"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    proc = subprocess.Popen(base + args + ["--exp_name", "killed"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    progress = tmp_path / "data" / "killed" / "killed_s0" / "progress.txt"
-    deadline = time.time() + 600
-    while time.time() < deadline and (not progress.exists() or len(progress.read_text().splitlines()) < 4):
-        time.sleep(0.05)
-    time.sleep(0.15)  # somewhere inside the next epoch
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert 3 <= len(pd.read_table(progress)) < 8
-    r = subprocess.run(base + ["ppo_jax", "--resume", "data/killed/killed_s0"], cwd=tmp_path, capture_output=True,
-                       text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    pd.testing.assert_frame_equal(read_progress(tmp_path / "data" / "full" / "full_s0"), read_progress(progress.parent),
-                                  check_exact=True)
+    sigkill_then_resume_matches_uninterrupted_run(tmp_path, "ppo_jax", epochs=8, timeout=600)
 
 
 def test_cli_train_test_policy_and_plot(tmp_path):

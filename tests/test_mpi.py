@@ -14,20 +14,22 @@ needs_mpi = pytest.mark.skipif(not mpi_tools.mpi_available(), reason='needs the 
 HERE = Path(__file__).parent
 
 
+def mpirun_check(script, *args, timeout):
+    """Run the check ``script`` (beside this file) on two processes under mpirun; it must print OK."""
+    cmd = mpi_tools.mpirun_command(2) + [sys.executable, str(HERE / script), *map(str, args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=mpi_tools.mpirun_env())
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "OK" in r.stdout
+
+
 @needs_mpi
 def test_averaged_gradient_equals_gradient_over_union():
-    cmd = mpi_tools.mpirun_command(2) + [sys.executable, str(HERE / "mpi_grad_check.py")]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=mpi_tools.mpirun_env())
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "OK" in r.stdout
+    mpirun_check("mpi_grad_check.py", timeout=180)
 
 
 @needs_mpi
 def test_resume_gives_each_rank_its_own_state(tmp_path):
-    cmd = mpi_tools.mpirun_command(2) + [sys.executable, str(HERE / "mpi_resume_check.py"), str(tmp_path)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=mpi_tools.mpirun_env())
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "OK" in r.stdout
+    mpirun_check("mpi_resume_check.py", tmp_path, timeout=600)
 
 
 @needs_mpi

@@ -233,16 +233,9 @@ class ScriptedEnv(gym.Env):
 
 
 @pytest.mark.parametrize("name", ["ddpg", "td3", "sac"])
-def test_termination_stored_done_and_cut_offs_not(name, tmp_path, monkeypatch):
+def test_termination_stored_done_and_cut_offs_not(name, tmp_path, recorded_buffers):
     module = MODULES[name]
-    buffers = []
-
-    class RecordingBuffer(module.ReplayBuffer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            buffers.append(self)
-
-    monkeypatch.setattr(module, "ReplayBuffer", RecordingBuffer)
+    buffers = recorded_buffers(module)
     getattr(module, name)(
         ScriptedEnv,
         ac_kwargs=TINY,

@@ -17,6 +17,7 @@ import spinup.algos.pytorch.td3.td3 as td3_module
 from spinup.exercises import checkers
 from spinup.utils.checks import UserError
 from spinup.utils.logx import EpochLogger
+from conftest import EndlessEnv
 
 MODULES = {"ddpg": ddpg_module, "td3": td3_module, "sac": sac_module}
 CORES = {"ddpg": ddpg_core, "td3": td3_core, "sac": sac_core}
@@ -66,20 +67,10 @@ def test_td3_policy_delay_counts_q_updates_over_the_run(copy, update_every, poli
 # ----------------------------------------------------------------------------------------------
 
 
-class WideActionEnv(gym.Env):
+class WideActionEnv(EndlessEnv):
     """Actions in [-10, 10]; the observation is the step count, episodes never end by themselves."""
 
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
     action_space = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.zeros(1, np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.full(1, self.t, np.float32), 0.0, False, False, {}
 
 
 def zero_policy(core):

@@ -132,7 +132,9 @@ class KnownCritic(torch.nn.Module):
         return 10 * obs[..., 0] + obs[..., 1] + 0 * self.w
 
 
-def recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps):
+def recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps, core=core, critic=KnownCritic):
+    """The ``last_val`` of every ``finish_path`` in one epoch of ``algo`` on the scripted env, with
+    ``core``'s actor-critic given the known ``critic``."""
     calls = []
     buffer_cls = getattr(module, algo.upper() + "Buffer")
     original = buffer_cls.finish_path
@@ -145,7 +147,7 @@ def recorded_last_values(module, algo, scripted_env, tmp_out, monkeypatch, steps
 
     def make_ac(obs_space, act_space, **kw):
         ac = core.MLPActorCritic(obs_space, act_space, **kw)
-        ac.v = KnownCritic()
+        ac.v = critic()
         return ac
 
     getattr(module, algo)(lambda: scripted_env(length=3), actor_critic=make_ac, steps_per_epoch=steps, epochs=1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import math
@@ -14,6 +15,11 @@ from spinup.utils.checks import UserError, check
 
 # Packages that register environment ids when imported ("ALE/Pong-v5", "MinAtar/Breakout-v1").
 _NAMESPACE_MODULES = {"ALE": "ale_py", "MinAtar": "minatar.gym"}
+# Time limits those packages leave out of their registrations. MinAtar's Freeway is a 2500-frame
+# game but declares no max_episode_steps (its own timer ends the game one step later), so an
+# algorithm that takes its limit from the spec would cut it at 1000 steps. The observation does not
+# show the time left, so the end is a time limit, which Gymnasium's TimeLimit reports as truncated.
+_EPISODE_STEPS = {"MinAtar/Freeway-v0": 2500, "MinAtar/Freeway-v1": 2500}
 
 ON_POLICY = ("vpg", "trpo", "ppo")
 CONTINUOUS_ONLY = ("ddpg", "td3", "sac")
@@ -30,6 +36,10 @@ def _import_env_namespace(env_name: str) -> None:
         # MinAtar registers its ids only when asked (Gymnasium 1.x no longer loads plugins itself).
         if hasattr(module, "register_envs") and not any(k.startswith(namespace + "/") for k in gym.registry):
             module.register_envs()
+        for env_id, steps in _EPISODE_STEPS.items():
+            spec = gym.registry.get(env_id)
+            if spec is not None and spec.max_episode_steps is None:
+                gym.registry[env_id] = dataclasses.replace(spec, max_episode_steps=steps)
 
 
 def _split_module(env_name: str) -> tuple[str | None, str]:

@@ -72,18 +72,8 @@ def model_record(run_dir: str) -> dict:
 
 def policy_video(module, model_env, path: str, num_episodes: int = 1, max_ep_len: int = 1000, seed: int = 0):
     """:func:`spinup.utils.video.policy_video` for a JAX actor-critic: the deterministic policy on video."""
-    from spinup.utils import video
-    from spinup.utils.envs import env_record, flatten_observations, make_env_by_id
     from spinup.utils.jax_saver import policy_function
+    from spinup.utils.video import video_in_fresh_env
 
-    record = env_record(model_env)
-    if not record:
-        return None
-    env = make_env_by_id(record["env_id"], dict(record["env_kwargs"], render_mode="rgb_array"))
-    if model_env.observation_space.shape != env.observation_space.shape:
-        env = flatten_observations(env)
-    try:
-        return video.record_video(env, policy_function(module, deterministic=True), path, num_episodes,
-                                  max_ep_len, seed=seed)
-    finally:
-        env.close()
+    return video_in_fresh_env(model_env, policy_function(module, deterministic=True), path, num_episodes,
+                              max_ep_len, seed)

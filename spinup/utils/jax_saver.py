@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 
 from spinup.utils.checks import UserError, check
-from spinup.utils.serialization_utils import atomic_write, convert_json, import_by_name, qualified_name, rebuild_kwargs
+from spinup.utils.serialization_utils import atomic_write, construct_from_record, describe_model, dict_to_space
 
 FORMAT = "spinup-jax-model-1"
 CHECKPOINT_FORMAT = "spinup-jax-checkpoint-1"
@@ -68,61 +68,14 @@ def find_model(fpath: str, itr="last") -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Spaces and records as JSON
+# The record, as JSON
 # ----------------------------------------------------------------------------------------------
 
 
-def space_to_json(space) -> dict:
-    """A Box or Discrete space as JSON-able data (bounds as nested lists)."""
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Box):
-        # float32 bounds survive the trip through Python floats exactly; JSON writes inf as Infinity.
-        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
-                "low": np.asarray(space.low, np.float64).tolist(), "high": np.asarray(space.high, np.float64).tolist()}
-    if isinstance(space, spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
-    raise UserError(f"Saving a model for a {type(space).__name__} space is not supported; only Box and Discrete "
-                    "spaces are.")
-
-
-def json_to_space(d: dict):
-    """The inverse of :func:`space_to_json`."""
-    from gymnasium import spaces
-
-    if d["type"] == "Box":
-        dtype = np.dtype(d["dtype"])
-        shape = tuple(d["shape"])
-        return spaces.Box(low=np.asarray(d["low"], dtype).reshape(shape), high=np.asarray(d["high"], dtype).reshape(shape),
-                          dtype=dtype)
-    if d["type"] == "Discrete":
-        return spaces.Discrete(d["n"], start=d.get("start", 0))
-    raise UserError(f"Unknown space type '{d['type']}' in a saved model.")
-
-
-def _encode_kwargs(kwargs: dict) -> dict:
-    """ac_kwargs as JSON, with classes and functions (an activation) replaced by their qualified names."""
-    out = {}
-    for k, v in kwargs.items():
-        if isinstance(v, type) or (callable(v) and hasattr(v, "__qualname__")):
-            out[k] = {"__callable__": qualified_name(v)}
-        else:
-            out[k] = convert_json(v)
-    return out
-
-
 def model_record(module: nnx.Module, env, ac_kwargs: dict) -> dict:
-    """Everything but the weights needed to rebuild ``module`` and its environment, as JSON-able data."""
-    from spinup.utils.envs import env_record
-
-    return {
-        "format": FORMAT,
-        "class": qualified_name(type(module)),
-        **env_record(env),
-        "observation_space": space_to_json(env.observation_space),
-        "action_space": space_to_json(env.action_space),
-        "ac_kwargs": _encode_kwargs(dict(ac_kwargs or {})),
-    }
+    """Everything but the weights needed to rebuild ``module`` and its environment, as JSON-able data
+    (:func:`spinup.utils.serialization_utils.describe_model` in its JSON form)."""
+    return {"format": FORMAT, **describe_model(module, env, ac_kwargs, as_json=True)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,11 +137,7 @@ def load_model(path: str):
         record = None
     check(isinstance(record, dict) and record.get("format") == FORMAT,
           f"{path} holds a model file spinup did not write; it cannot be loaded safely.")
-    cls = import_by_name(record["class"])
-    if not (isinstance(cls, type) and issubclass(cls, nnx.Module)):
-        raise UserError(f"The saved model names '{record['class']}', which is not a Flax NNX module.")
-    module = cls(json_to_space(record["observation_space"]), json_to_space(record["action_space"]),
-                 **rebuild_kwargs(record["ac_kwargs"]))
+    module = construct_from_record(record, nnx.Module, "Flax NNX module")
     flat = dict(nnx.to_flat_state(nnx.state(module, nnx.Param)))
     expected = {"/".join(map(str, p)): p for p in flat}
     check(set(expected) == set(arrays),
@@ -242,7 +191,7 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
 
     env = _rebuild_env(fpath, record, render_mode)
     # Clip Box actions and shift Discrete ones by the space's start, as the training loop does.
-    to_env, act = _env_action_maker(json_to_space(record["action_space"])), policy_function(ac, deterministic)
+    to_env, act = _env_action_maker(dict_to_space(record["action_space"])), policy_function(ac, deterministic)
     return env, lambda o: to_env(act(o))
 
 

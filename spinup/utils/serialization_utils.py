@@ -99,16 +99,27 @@ def atomic_write(path: str, write) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def space_to_dict(space) -> dict:
+def space_to_dict(space, as_json: bool = False) -> dict:
+    """A Box or Discrete space as plain data, for the record of a saved model.
+
+    Args:
+        space: A ``gymnasium.spaces.Box`` or ``Discrete``.
+        as_json: How a Box keeps its bounds. ``False``: as tensors of the space's dtype, for a
+            PyTorch model file read by ``torch.load(..., weights_only=True)``. ``True``: as nested
+            lists of floats beside the shape, for the JSON record of a JAX model (float32 bounds
+            survive the trip through Python floats exactly; JSON writes inf as Infinity).
+
+    :func:`dict_to_space` reads both forms.
+    """
     from gymnasium import spaces
 
     if isinstance(space, spaces.Box):
-        return {
-            "type": "Box",
-            "low": torch.as_tensor(space.low),
-            "high": torch.as_tensor(space.high),
-            "dtype": str(space.dtype),
-        }
+        if as_json:
+            return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
+                    "low": np.asarray(space.low, np.float64).tolist(),
+                    "high": np.asarray(space.high, np.float64).tolist()}
+        return {"type": "Box", "low": torch.as_tensor(space.low), "high": torch.as_tensor(space.high),
+                "dtype": str(space.dtype)}
     if isinstance(space, spaces.Discrete):
         return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
     raise UserError(
@@ -118,21 +129,37 @@ def space_to_dict(space) -> dict:
 
 
 def dict_to_space(d: dict):
+    """The inverse of :func:`space_to_dict`, for either form of the bounds."""
     from gymnasium import spaces
 
     if d["type"] == "Box":
-        return spaces.Box(low=d["low"].numpy(), high=d["high"].numpy(), dtype=np.dtype(d["dtype"]))
+        dtype = np.dtype(d["dtype"])
+
+        def bound(b):
+            if isinstance(b, torch.Tensor):
+                return b.numpy()
+            return np.asarray(b, dtype).reshape(tuple(d["shape"]))
+
+        return spaces.Box(low=bound(d["low"]), high=bound(d["high"]), dtype=dtype)
     if d["type"] == "Discrete":
         return spaces.Discrete(d["n"], start=d.get("start", 0))
     raise UserError(f"Unknown space type '{d['type']}' in a saved model.")
 
 
-def _encode_kwargs(kwargs: dict) -> dict:
-    """ac_kwargs with classes and functions replaced by their qualified names."""
+def encode_kwargs(kwargs: dict, as_json: bool = False) -> dict:
+    """A model's constructor arguments (``ac_kwargs``) as saved data: classes and functions (an
+    activation) become ``{"__callable__": "module.Name"}``.
+
+    With ``as_json`` every other value is made JSON-able by :func:`convert_json` (the record of a
+    JAX model is JSON); without it, tuples become lists and the rest is kept as it is (a PyTorch
+    model file holds tensors too).
+    """
     out = {}
     for k, v in kwargs.items():
         if isinstance(v, type) or (callable(v) and hasattr(v, "__qualname__")):
             out[k] = {"__callable__": qualified_name(v)}
+        elif as_json:
+            out[k] = convert_json(v)
         elif isinstance(v, tuple):
             out[k] = list(v)
         else:
@@ -141,7 +168,7 @@ def _encode_kwargs(kwargs: dict) -> dict:
 
 
 def rebuild_kwargs(kwargs: dict) -> dict:
-    """The inverse of the encoding in :func:`model_record`: a saved ``ac_kwargs`` with each
+    """The inverse of :func:`encode_kwargs`: a saved ``ac_kwargs`` with each
     ``{"__callable__": "module.Name"}`` imported back into the class or function it names (as
     ``spinup ALGO --resume`` does to rebuild a run's actor-critic arguments)."""
     return {
@@ -150,31 +177,49 @@ def rebuild_kwargs(kwargs: dict) -> dict:
     }
 
 
-def model_record(module: torch.nn.Module, env, ac_kwargs: dict) -> dict:
-    """Everything needed to rebuild ``module`` and its environment: class, arguments, weights."""
+def describe_model(module, env, ac_kwargs: dict, as_json: bool = False) -> dict:
+    """What both frameworks' model records hold besides the weights: the module's class, the
+    environment's id (see :func:`spinup.utils.envs.env_record`), its two spaces and the module's
+    constructor arguments, in the form ``as_json`` picks (see :func:`space_to_dict`)."""
     from spinup.utils.envs import env_record
 
     return {
-        "format": "spinup-model-1",
         "class": qualified_name(type(module)),
         **env_record(env),
-        "observation_space": space_to_dict(env.observation_space),
-        "action_space": space_to_dict(env.action_space),
-        "ac_kwargs": _encode_kwargs(dict(ac_kwargs)),
+        "observation_space": space_to_dict(env.observation_space, as_json),
+        "action_space": space_to_dict(env.action_space, as_json),
+        "ac_kwargs": encode_kwargs(dict(ac_kwargs or {}), as_json),
+    }
+
+
+def construct_from_record(record: dict, base: type, kind: str):
+    """A fresh module of the class a record names, built from its saved spaces and arguments.
+
+    The class must be a subclass of ``base`` (``kind`` names it in the error): a record can only
+    rebuild a model, never call anything else it names.
+    """
+    cls = import_by_name(record["class"])
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise UserError(f"The saved model names '{record['class']}', which is not a {kind}.")
+    return cls(
+        dict_to_space(record["observation_space"]),
+        dict_to_space(record["action_space"]),
+        **rebuild_kwargs(record["ac_kwargs"]),
+    )
+
+
+def model_record(module: torch.nn.Module, env, ac_kwargs: dict) -> dict:
+    """Everything needed to rebuild ``module`` and its environment: class, arguments, weights."""
+    return {
+        "format": "spinup-model-1",
+        **describe_model(module, env, ac_kwargs),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
 
 
 def rebuild_model(record: dict) -> torch.nn.Module:
     """The inverse of :func:`model_record`: a module of the saved class with the saved weights."""
-    cls = import_by_name(record["class"])
-    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-        raise UserError(f"The saved model names '{record['class']}', which is not a torch.nn.Module.")
-    module = cls(
-        dict_to_space(record["observation_space"]),
-        dict_to_space(record["action_space"]),
-        **rebuild_kwargs(record["ac_kwargs"]),
-    )
+    module = construct_from_record(record, torch.nn.Module, "torch.nn.Module")
     module.load_state_dict(record["state_dict"])
     return module
 

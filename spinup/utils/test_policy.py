@@ -90,6 +90,8 @@ def _env_action_maker(action_space):
 
 
 def _rebuild_env(fpath, record, render_mode):
+    from gymnasium.spaces import Box
+
     from spinup.utils.envs import flatten_observations, make_env_by_id
 
     env_id, env_kwargs = record.get("env_id"), dict(record.get("env_kwargs") or {})
@@ -104,10 +106,8 @@ def _rebuild_env(fpath, record, render_mode):
         env_kwargs["render_mode"] = render_mode
     env = make_env_by_id(env_id, env_kwargs)
     # Training flattened observations that were not already a vector (see setup_env); do the same.
-    # A PyTorch record keeps the bounds as tensors, a JAX record keeps the shape as a list.
-    saved = record["observation_space"]
-    ndim = len(saved["shape"]) if "shape" in saved else saved["low"].dim() if saved["type"] == "Box" else None
-    if saved["type"] == "Box" and ndim == 1:
+    saved = dict_to_space(record["observation_space"])  # either framework's record
+    if isinstance(saved, Box) and len(saved.shape) == 1:
         env = flatten_observations(env)
     return env
 

@@ -67,11 +67,12 @@ def record_video(env, get_action, path: str, num_episodes: int = 1, max_ep_len: 
     return dict(path=path, frames=frames, returns=returns)
 
 
-def policy_video(ac: torch.nn.Module, model_env, path: str, num_episodes: int = 1, max_ep_len: int = 1000,
-                 seed: int = 0) -> dict | None:
-    """Record the deterministic policy ``ac`` in a fresh copy of ``model_env`` (rebuilt from its id).
+def video_in_fresh_env(model_env, get_action, path: str, num_episodes: int = 1, max_ep_len: int = 1000,
+                       seed: int = 0) -> dict | None:
+    """Record ``get_action`` in a fresh copy of ``model_env`` rebuilt from its id, made to render
+    off-screen and flattened as training flattened it; for either framework's policy.
 
-    Used during training; returns ``None`` (and records nothing) for environments without an id.
+    Returns ``None`` (and records nothing) for environments without an id.
     """
     from spinup.utils.envs import env_record, flatten_observations, make_env_by_id
 
@@ -81,12 +82,21 @@ def policy_video(ac: torch.nn.Module, model_env, path: str, num_episodes: int = 
     env = make_env_by_id(record["env_id"], dict(record["env_kwargs"], render_mode="rgb_array"))
     if model_env.observation_space.shape != env.observation_space.shape:
         env = flatten_observations(env)
+    try:
+        return record_video(env, get_action, path, num_episodes, max_ep_len, seed=seed)
+    finally:
+        env.close()
+
+
+def policy_video(ac: torch.nn.Module, model_env, path: str, num_episodes: int = 1, max_ep_len: int = 1000,
+                 seed: int = 0) -> dict | None:
+    """Record the deterministic policy ``ac`` in a fresh copy of ``model_env`` (rebuilt from its id).
+
+    Used during training; returns ``None`` (and records nothing) for environments without an id.
+    """
     device = next(ac.parameters()).device
 
     def get_action(o):
         return ac.act(torch.as_tensor(np.asarray(o), dtype=torch.float32, device=device), deterministic=True)
 
-    try:
-        return record_video(env, get_action, path, num_episodes, max_ep_len, seed=seed)
-    finally:
-        env.close()
+    return video_in_fresh_env(model_env, get_action, path, num_episodes, max_ep_len, seed)

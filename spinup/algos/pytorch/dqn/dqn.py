@@ -191,8 +191,8 @@ def dqn(
         max_ep_len (int or None): The most steps a training or test episode may last. ``None``
             (the default) takes the environment's own time limit, ``env.spec.max_episode_steps``,
             where it declares one (500 for CartPole-v1), and 1000 where it declares none, since
-            a greedy test episode may otherwise never end. MinAtar declares no limits, so give
-            ``max_ep_len=2500`` for whole Freeway episodes, which the game ends at 2500 steps.
+            a greedy test episode may otherwise never end. MinAtar declares no limits; spinup
+            gives Freeway its 2500 steps, and the other MinAtar games take the 1000.
             An episode stopped by ``max_ep_len`` counts as truncated: its last transition is
             stored as not done, so the target bootstraps from its final state.
         logger_kwargs (dict): Keyword arguments for ``EpochLogger``.
