@@ -19,9 +19,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m spinup.examples.demo
 
+# The default suite runs on every core: each test file on one worker (see tests/conftest.py)
 test: $(STAMP)
 	$(BIN)/ruff check spinup tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -13,6 +13,18 @@ os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+# `make test` spreads the suite over the machine's cores (pytest-xdist, --dist loadgroup). Each test
+# file stays on one worker, so a file's tests share its module fixtures as in a plain run; the two
+# docs files share one worker and so one build of the site.
+_SHARED_GROUPS = {"test_docs.py": "docs", "test_docs_browser.py": "docs"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group(_SHARED_GROUPS.get(name, name)))
+
+
 class ScriptedEnv(gym.Env):
     """Reward 1 per step; episodes alternate between ending by termination and by truncation.
 
