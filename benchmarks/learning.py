@@ -81,12 +81,15 @@ PRESETS = {
 # Inside a worker: one training run, its finished training episodes written to episodes.csv.
 # ---------------------------------------------------------------------------------------------
 
-def run_ours(algo, task, steps, seed, out_dir):
+def run_ours(algo, task, steps, seed, out_dir, kwargs=None):
+    """Our ``algo`` for ``steps`` environment steps, with its defaults updated by ``kwargs`` (the
+    tuned settings or a sweep's); ``epochs`` comes from the budget and the run's steps_per_epoch."""
     import spinup
 
-    epochs = max(1, math.ceil(steps / OUR_EPOCH))
+    kwargs = dict(kwargs or {})
+    epochs = max(1, math.ceil(steps / kwargs.get("steps_per_epoch", OUR_EPOCH)))
     env_fn = lambda: common.make_env(task, record_times=False)  # noqa: E731
-    getattr(spinup, algo)(env_fn, seed=seed, epochs=epochs, logger_kwargs=dict(output_dir=out_dir))
+    getattr(spinup, algo)(env_fn, seed=seed, epochs=epochs, logger_kwargs=dict(output_dir=out_dir), **kwargs)
 
 
 def run_sb3(algo, task, steps, seed):
@@ -112,7 +115,7 @@ def worker(spec: dict) -> dict:
     steps = spec["steps"]
     if spec["lib"] == "ours":
         # our epochs are whole: a budget is rounded up to a multiple of 4000 (the presets use multiples)
-        run_ours(spec["algo"], spec["task"], steps, spec["seed"], spec["dir"])
+        run_ours(spec["algo"], spec["task"], steps, spec["seed"], spec["dir"], spec.get("kwargs"))
     else:
         run_sb3(spec["algo"], spec["task"], steps, spec["seed"])
     # step at which each episode ended, counted over the training env's steps
