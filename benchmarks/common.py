@@ -42,9 +42,13 @@ class Probe:
 
     def __init__(self):
         self.n_envs = 0
+        self.n_train = 0  # training sub-environments (more than one under a vector env)
+        self.train_steps = 0  # steps taken by all training sub-environments together
         self.step_times: list[float] = []  # perf_counter() after each training-env step
         self.test_spans: list[list[float]] = []  # [start, end] of each test episode
-        self.episodes: list[tuple[int, float, int]] = []  # (training step at its end, return, length)
+        # (training step at its end, return, length); the step is counted over all training sub-envs,
+        # or -1 for a single training env that does not record times (its lengths give the step)
+        self.episodes: list[tuple[int, float, int]] = []
 
 
 PROBE = Probe()
@@ -53,17 +57,20 @@ PROBE = Probe()
 class ProbeWrapper(gym.Wrapper):
     """Records into ``PROBE``: for the first env built in the process (the training env) the time of
     every step and every finished episode; for later envs (an algorithm's test env) the time spans of
-    their episodes, so that a speed measurement can leave test episodes out."""
+    their episodes, so that a speed measurement can leave test episodes out. ``train=True`` marks a
+    later env as training too: each sub-env of a vector env is one, and all their episodes count."""
 
-    def __init__(self, env, record_times=True):
+    def __init__(self, env, record_times=True, train=None):
         super().__init__(env)
         self.index = PROBE.n_envs
         PROBE.n_envs += 1
+        self.train = self.index == 0 if train is None else train
+        PROBE.n_train += int(self.train)
         self.record_times = record_times
         self.ep_ret, self.ep_len = 0.0, 0
 
     def reset(self, **kwargs):
-        if self.index > 0:
+        if not self.train:
             now = time.perf_counter()
             PROBE.test_spans.append([now, now])
         self.ep_ret, self.ep_len = 0.0, 0
@@ -71,13 +78,15 @@ class ProbeWrapper(gym.Wrapper):
 
     def step(self, action):
         out = self.env.step(action)
-        if self.index == 0:
+        if self.train:
+            PROBE.train_steps += 1
             if self.record_times:
                 PROBE.step_times.append(time.perf_counter())
             self.ep_ret += float(out[1])
             self.ep_len += 1
             if out[2] or out[3]:
-                PROBE.episodes.append((len(PROBE.step_times) if self.record_times else -1, self.ep_ret, self.ep_len))
+                step = len(PROBE.step_times) if self.record_times else PROBE.train_steps if PROBE.n_train > 1 else -1
+                PROBE.episodes.append((step, self.ep_ret, self.ep_len))
         elif PROBE.test_spans:
             PROBE.test_spans[-1][1] = time.perf_counter()
         return out
@@ -142,8 +151,8 @@ if "SpinupBench/CatchImage-v0" not in gym.registry:
     gym.register("SpinupBench/CatchImage-v0", entry_point=CatchImage, max_episode_steps=100)
 
 
-def make_env(env_id: str, record_times=True):
-    return ProbeWrapper(gym.make(env_id), record_times=record_times)
+def make_env(env_id: str, record_times=True, train=None):
+    return ProbeWrapper(gym.make(env_id), record_times=record_times, train=train)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,14 +5,24 @@
     python benchmarks/learning.py --preset mujoco-full --jobs 32   # 5 MuJoCo tasks, 10 seeds, big machine
     python benchmarks/learning.py --algos ppo td3 --tasks CartPole-v1 Pendulum-v1 --seeds 5 --jobs 2
 
-Every (library, algorithm, task, seed) is a fresh Python process; ``--jobs`` of them run at once,
-each with PyTorch on one thread. Ours runs with its defaults (only ``epochs`` is set, from the
-budget); SB3 runs with its defaults for the same algorithm (A2C stands in for VPG, TRPO comes from
-sb3-contrib, DDPG and TD3 get N(0, 0.1) Gaussian action noise as in SB3's documentation, because
-their constructors default to none).
+Every (column, algorithm, task, seed) is a fresh Python process; ``--jobs`` of them run at once,
+each with PyTorch on one thread. Four columns (``--columns`` picks some):
 
-Both libraries are scored the same way, by one wrapper around the training environment that
-records every finished training episode (its return and the step at which it ended): the final
+* ``ours``: our defaults (only ``epochs`` is set, from the budget);
+* ``ours_tuned``: our tuned settings for the task (``spinup.utils.tuned.tuned_kwargs``, the entries
+  ``spinup ALGO --tuned`` applies), ``epochs`` again from the budget;
+* ``sb3``: SB3's defaults for the same algorithm (A2C stands in for VPG, TRPO comes from
+  sb3-contrib, DDPG and TD3 get N(0, 0.1) Gaussian action noise as in SB3's documentation, because
+  their constructors default to none);
+* ``sb3_zoo``: SB3 with rl-zoo3's tuned hyperparameters for the task, read at run time from the
+  installed rl-zoo3 package (see ``zoo.py``: its ``n_timesteps`` is replaced by our budget, and
+  ``n_envs``, ``normalize`` and the rest are applied as rl-zoo3 applies them). A row for which
+  rl-zoo3 has no entry says so in the table.
+
+Every column is scored the same way, by one wrapper around the training environment that
+records every finished training episode (its return and the step at which it ended; with rl-zoo3's
+``n_envs`` > 1 each sub-environment has the wrapper and every episode counts, at the step count of
+all sub-environments together): the final
 return of a seed is the mean return of the training episodes that ended in the last 10% of the
 budget; the table gives the mean over seeds and its standard error (sample standard deviation /
 sqrt(seeds)). Training episodes include exploration (Gaussian noise, a stochastic policy,
@@ -36,8 +46,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+import zoo  # noqa: E402
 
 ON_POLICY = ("vpg", "trpo", "ppo")
+COLUMNS = ("ours", "ours_tuned", "sb3", "sb3_zoo")
+LABELS = {"ours": "ours (defaults)", "ours_tuned": "ours (tuned)", "sb3": "SB3 (defaults)",
+          "sb3_zoo": "SB3 (rl-zoo3)"}
+NO_ZOO = "no rl-zoo3 entry"
 OUR_EPOCH = 4000  # steps_per_epoch: the default of every spinup algorithm
 
 # preset -> list of (task, algorithm, budget in env steps); seeds per preset below.
@@ -81,12 +96,15 @@ PRESETS = {
 # Inside a worker: one training run, its finished training episodes written to episodes.csv.
 # ---------------------------------------------------------------------------------------------
 
-def run_ours(algo, task, steps, seed, out_dir):
+def run_ours(algo, task, steps, seed, out_dir, kwargs=None):
+    """Our ``algo`` for ``steps`` environment steps, with its defaults updated by ``kwargs`` (the
+    tuned settings or a sweep's); ``epochs`` comes from the budget and the run's steps_per_epoch."""
     import spinup
 
-    epochs = max(1, math.ceil(steps / OUR_EPOCH))
+    kwargs = dict(kwargs or {})
+    epochs = max(1, math.ceil(steps / kwargs.get("steps_per_epoch", OUR_EPOCH)))
     env_fn = lambda: common.make_env(task, record_times=False)  # noqa: E731
-    getattr(spinup, algo)(env_fn, seed=seed, epochs=epochs, logger_kwargs=dict(output_dir=out_dir))
+    getattr(spinup, algo)(env_fn, seed=seed, epochs=epochs, logger_kwargs=dict(output_dir=out_dir), **kwargs)
 
 
 def run_sb3(algo, task, steps, seed):
@@ -103,6 +121,14 @@ def run_sb3(algo, task, steps, seed):
     model.learn(total_timesteps=steps)
 
 
+def run_sb3_zoo(algo, task, steps, seed):
+    """SB3 with rl-zoo3's entry for (algo, task), its n_timesteps replaced by ``steps``."""
+    _, entry = zoo.entry_for(algo, task)
+    venv, policy, kw = zoo.build(zoo.parse(entry), lambda: common.make_env(task, record_times=False, train=True), seed)
+    model = common.sb3_class(algo)(policy, venv, seed=seed, device="cpu", **kw)
+    model.learn(total_timesteps=steps)
+
+
 def worker(spec: dict) -> dict:
     import torch
 
@@ -110,16 +136,19 @@ def worker(spec: dict) -> dict:
     os.makedirs(spec["dir"], exist_ok=True)
     start = time.time()
     steps = spec["steps"]
-    if spec["lib"] == "ours":
-        # our epochs are whole: a budget is rounded up to a multiple of 4000 (the presets use multiples)
-        run_ours(spec["algo"], spec["task"], steps, spec["seed"], spec["dir"])
+    if spec["lib"] in ("ours", "ours_tuned"):
+        # our epochs are whole: a budget is rounded up to a multiple of steps_per_epoch (the presets use multiples)
+        kwargs = spec.get("kwargs")
+        if spec["lib"] == "ours_tuned":
+            from spinup.utils.tuned import tuned_kwargs
+
+            kwargs = tuned_kwargs(spec["algo"], spec["task"])
+        run_ours(spec["algo"], spec["task"], steps, spec["seed"], spec["dir"], kwargs)
+    elif spec["lib"] == "sb3_zoo":
+        run_sb3_zoo(spec["algo"], spec["task"], steps, spec["seed"])
     else:
         run_sb3(spec["algo"], spec["task"], steps, spec["seed"])
-    # step at which each episode ended, counted over the training env's steps
-    episodes, total = [], 0
-    for _, ret, length in common.PROBE.episodes:
-        total += length
-        episodes.append((total, ret, length))
+    episodes = episode_steps(common.PROBE.episodes)
     with open(os.path.join(spec["dir"], "episodes.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["step", "return", "length"])
@@ -135,6 +164,16 @@ def worker(spec: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Aggregation: plain functions, tested on hand-made numbers in tests/test_benchmarks.py.
 # ---------------------------------------------------------------------------------------------
+
+def episode_steps(recorded):
+    """(step at its end, return, length) of each recorded episode. One training env: the step is the
+    sum of the lengths so far; several sub-environments: the step the recorder counted over all of them."""
+    episodes, total = [], 0
+    for step, ret, length in recorded:
+        total += length
+        episodes.append((step if step >= 0 else total, ret, length))
+    return episodes
+
 
 def mean_se(values):
     """Mean and standard error (sample standard deviation / sqrt(n)) of a list; SE is nan for n < 2."""
@@ -207,17 +246,22 @@ def read_episodes(path):
         return [(int(row["step"]), float(row["return"])) for row in csv.DictReader(f)]
 
 
-def summarise(results, budget_of):
-    """``results``: list of dicts (lib, algo, task, seed, dir). Returns one row per (task, algo)."""
+def summarise(results, budget_of, zoo_entries=None):
+    """``results``: list of dicts (lib, algo, task, seed, dir). Returns one row per (task, algo).
+    ``zoo_entries``: (task, algo) -> the rl-zoo3 entry used, or None where rl-zoo3 has none."""
     groups = {}
     for r in results:
         if "error" in r:
             continue
         groups.setdefault((r["task"], r["algo"]), {}).setdefault(r["lib"], []).append(r)
     rows = []
+    for key in zoo_entries or {}:  # a row whose only column is missing still shows, as "no rl-zoo3 entry"
+        groups.setdefault(key, {})
     for (task, algo), libs in groups.items():
         budget = budget_of[(task, algo)]
         row = dict(task=task, algo=algo, budget=budget)
+        if zoo_entries is not None and (task, algo) in zoo_entries:
+            row["zoo_entry"] = zoo_entries[(task, algo)]
         for lib, runs in libs.items():
             finals, curves = [], []
             for r in sorted(runs, key=lambda r: r["seed"]):
@@ -247,38 +291,56 @@ def _fmt(d):
     return f"{d['mean']:.1f} ± {se} (n={d['seeds']})"
 
 
-def _minutes(row):
-    """Minutes per seed, ours / SB3 (each '?' where its runs recorded no time)."""
+def _columns(rows):
+    """The columns present in any row, in the table's order."""
+    return [c for c in COLUMNS if any(c in r or (c == "sb3_zoo" and "zoo_entry" in r) for r in rows)]
+
+
+def _cell(row, col):
+    if col == "sb3_zoo" and row.get("zoo_entry", "") is None:
+        return NO_ZOO
+    d = _fmt(row.get(col))
+    if col == "sb3_zoo" and d != "-" and row.get("zoo_entry") not in (None, row["task"]):
+        d += f" ({row['zoo_entry']} entry)"  # an older version of the task's entry
+    return d
+
+
+def _minutes(row, cols):
+    """Minutes per seed of each column, in the columns' order ('?' where its runs recorded no time)."""
     def one(d):
         return f"{d['wall_s'] / d['timed_runs'] / 60:.1f}" if d and d.get("timed_runs") else "?"
-    return f"{one(row.get('ours'))} / {one(row.get('sb3'))}"
+    return " / ".join(one(row.get(c)) for c in cols)
+
+
+def _cells(row, cols):
+    return [row["task"], row["algo"], f"{row['budget']:,}", *(_cell(row, c) for c in cols), _minutes(row, cols)]
+
+
+def _header(cols):
+    return ["task", "algorithm", "budget (steps)", *(LABELS[c] for c in cols),
+            "minutes per seed, " + " / ".join(LABELS[c] for c in cols)]
 
 
 def markdown(rows, info, args) -> str:
+    cols = _columns(rows)
     lines = ["# Learning: final return, ours vs Stable-Baselines3 (mean ± standard error over seeds)", ""]
     lines += common.machine_lines(info)
     lines += [f"- Preset: {args.preset or 'custom'}; jobs in parallel: {args.jobs}", ""]
-    lines += ["| task | algorithm | budget (steps) | ours | SB3 | ours - SB3 | minutes per seed, ours / SB3 |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(_header(cols)) + " |", "|---|---|" + "---:|" * (len(cols) + 2)]
     for row in rows:
-        o, s = row.get("ours"), row.get("sb3")
-        diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
-        lines.append(f"| {row['task']} | {row['algo']} | {row['budget']:,} | {_fmt(o)} | {_fmt(s)} | {diff} "
-                     f"| {_minutes(row)} |")
+        lines.append("| " + " | ".join(_cells(row, cols)) + " |")
     lines.append("")
     return "\n".join(lines)
 
 
 def rst(rows, info) -> str:
     """The machine and the table as reStructuredText (a list-table), for the docs page to include."""
+    cols = _columns(rows)
+    head = _header(cols)
     lines = [*common.machine_lines(info), "", ".. list-table::", "   :header-rows: 1", "",
-             "   * - task", "     - algorithm", "     - budget (steps)", "     - ours", "     - SB3",
-             "     - ours - SB3", "     - minutes per seed, ours / SB3"]
+             f"   * - {head[0]}", *(f"     - {h}" for h in head[1:])]
     for row in rows:
-        o, s = row.get("ours"), row.get("sb3")
-        diff = f"{o['mean'] - s['mean']:+.1f}" if o and s else "-"
-        cells = [row["task"], row["algo"], f"{row['budget']:,}", _fmt(o), _fmt(s), diff, _minutes(row)]
-        cells = ["n/a" if c == "-" else c for c in cells]
+        cells = ["n/a" if c == "-" else c for c in _cells(row, cols)]
         lines += [f"   * - {cells[0]}"] + [f"     - {c}" for c in cells[1:]]
     return "\n".join(lines) + "\n"
 
@@ -290,14 +352,14 @@ def plot(rows, out_dir):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    colors = {"ours": "tab:blue", "sb3": "tab:orange"}
-    labels = {"ours": "spinup (ours)", "sb3": "Stable-Baselines3"}
+    colors = {"ours": "tab:blue", "ours_tuned": "tab:green", "sb3": "tab:orange", "sb3_zoo": "tab:red"}
+    labels = LABELS
     paths = []
     for task in dict.fromkeys(r["task"] for r in rows):
         task_rows = [r for r in rows if r["task"] == task]
         fig, axes = plt.subplots(1, len(task_rows), figsize=(3.6 * len(task_rows), 3.0), squeeze=False)
         for ax, row in zip(axes[0], task_rows):
-            for lib in ("ours", "sb3"):
+            for lib in COLUMNS:
                 if lib not in row:
                     continue
                 c = row[lib]["curve"]
@@ -330,7 +392,9 @@ def main(argv=None):
     p.add_argument("--tasks", nargs="+", default=None, help="keep only these tasks")
     p.add_argument("--seeds", type=int, default=None, help="seeds per entry (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help="override every entry's budget")
-    p.add_argument("--libs", nargs="+", default=["ours", "sb3"], choices=["ours", "sb3"])
+    p.add_argument("--columns", "--libs", dest="columns", nargs="+", default=list(COLUMNS), choices=COLUMNS,
+                   help="which columns to run: ours (defaults), ours_tuned, sb3 (defaults), sb3_zoo (rl-zoo3's "
+                        "settings; needs `pip install rl-zoo3`); default: all four")
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: one per core)")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "learning"))
@@ -346,6 +410,9 @@ def main(argv=None):
         return
     if args.quick:
         args.preset = "quick"
+    if "sb3_zoo" in args.columns and not zoo.installed() and not args.summarise_only:
+        p.error("the sb3_zoo column reads rl-zoo3's settings: `pip install rl-zoo3`, or leave it out with "
+                "--columns ours ours_tuned sb3")
     preset = PRESETS[args.preset or "two-core"]
     runs = [(t, a, args.steps or b) for t, a, b in preset["runs"]
             if (not args.algos or a in args.algos) and (not args.tasks or t in args.tasks)]
@@ -357,15 +424,22 @@ def main(argv=None):
     import spinup
 
     commit = info["commit"] + ("+uncommitted" if info["spinup_modified"] else "")
-    specs = []
+    specs, zoo_entries = [], {}
     for task, algo, budget in runs:
         if not hasattr(spinup, algo):
             print(f"{algo} is not (yet) exported by spinup: skipped")
             continue
+        if "sb3_zoo" in args.columns and zoo.installed():
+            found = zoo.entry_for(algo, task)
+            zoo_entries[(task, algo)] = found[0] if found else None
         for seed in range(n_seeds):
-            for lib in args.libs:
+            for lib in args.columns:
+                if lib == "sb3_zoo" and zoo_entries.get((task, algo)) is None:
+                    continue  # the table says "no rl-zoo3 entry"
                 d = os.path.join(args.out, "raw", task.replace("/", "_"), algo, lib, f"s{seed}")
                 specs.append(dict(lib=lib, algo=algo, task=task, seed=seed, steps=budget, dir=d, commit=commit))
+                if lib == "sb3_zoo":
+                    specs[-1]["zoo_entry"] = zoo_entries[(task, algo)]
 
     if args.list:
         for s in specs:
@@ -404,7 +478,7 @@ def main(argv=None):
         info["date"] = dates[0] if dates[0] == dates[-1] else f"runs finished from {dates[0]} to {dates[-1]}"
     if args.summarise_only:
         info["loadavg"] = None  # the load now says nothing about the runs
-    rows = summarise(results, budget_of)
+    rows = summarise(results, budget_of, zoo_entries or None)
     order = {(t, a): i for i, (t, a, _) in enumerate(runs)}
     rows.sort(key=lambda r: order[(r["task"], r["algo"])])
     os.makedirs(args.out, exist_ok=True)

@@ -49,6 +49,8 @@ HELP = dedent(
     Outputs: --tensorboard (event files beside progress.txt), --video_every K (an mp4 every K epochs),
     --overwrite (replace a finished run of the same name; without it such a run is refused).
     Sweeps: --backend ray [--address HOST:PORT] runs each variant as a Ray task.
+    Settings that work: --tuned applies the tuned settings for (ALGO, ENV) from spinup/tuned.toml;
+    a flag given on the command line wins over a tuned value.
 
     Inspect results:
         spinup plot DIR [DIR ...] [--legend --xaxis --value --count --smooth --select --exclude --est --savefig]
@@ -205,6 +207,27 @@ def check_hidden_sizes(hid):
     return list(hid)
 
 
+def apply_tuned(args, tuned, where):
+    """Put the tuned values into ``args`` (the parsed flags), printing one line per value; a value
+    the user gave on the command line is kept, and its line says so."""
+    flat = {}
+    for key, value in tuned.items():
+        if isinstance(value, dict):  # ac_kwargs = {hidden_sizes = [...]}
+            flat.update({f"{key}:{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    for key, value in flat.items():
+        given = args.get(key, args.get(key.split(":")[0]))
+        name = key.replace(":", ".")
+        if given is not None:
+            shown = given[0] if len(given) == 1 else given
+            print(f"tuned: {name} = {shown!r} kept from the command line, not the tuned {value!r} ({where})")
+        else:
+            args[key] = [value]
+            print(f"tuned: {name} = {value!r} ({where})")
+    sys.stdout.flush()
+
+
 def run_algorithm(algo: str, tokens) -> int:
     from spinup.utils.envs import check_env_name, check_spaces, make_env_by_id
     from spinup.utils.run_utils import ExperimentGrid, resolve_num_cpu
@@ -217,6 +240,9 @@ def run_algorithm(algo: str, tokens) -> int:
     args, shorthands = parse_args(algo, tokens)
     if "resume" in args:
         return resume_run(algo, fn, args)
+    tuned_flag = "tuned" in args
+    check(args.pop("tuned", [True]) == [True], "--tuned takes no value; write it alone, as in: "
+          f"spinup {algo} --env CartPole-v1 --tuned.")
 
     # Every key must be an argument of the algorithm (or of the launcher).
     params = inspect.signature(fn).parameters
@@ -226,11 +252,20 @@ def run_algorithm(algo: str, tokens) -> int:
             raise UserError(f"{algo} has no argument '{top}'; `spinup {algo} --help` lists its arguments.")
     check("env_fn" not in args, "Give the environment by its id with --env (for example --env CartPole-v1).")
     check("env_name" in args, f"Say which environment to train on, for example: spinup {algo} --env CartPole-v1.")
+    tuned = None
+    if tuned_flag:
+        from spinup.utils.tuned import tuned_kwargs
+
+        check(len(args["env_name"]) == 1, "--tuned applies one task's settings, so give one --env with it "
+              "and run each task as its own command.")
+        tuned = tuned_kwargs(algo, args["env_name"][0])  # no entry: one sentence, before anything runs
     for env_name in args["env_name"]:
         check_env_name(env_name)
         env = make_env_by_id(env_name)  # refuse a wrong action space now, not in the launched run
         check_spaces(env, algo.removesuffix("_jax"))
         env.close()
+    if tuned is not None:
+        apply_tuned(args, tuned, f"{algo} on {args['env_name'][0]}")
     if "ac_kwargs:hidden_sizes" in args:
         args["ac_kwargs:hidden_sizes"] = [check_hidden_sizes(h) for h in args["ac_kwargs:hidden_sizes"]]
     if "ac_kwargs:activation" in args:

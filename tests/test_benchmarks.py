@@ -97,7 +97,8 @@ def test_summarise_reads_runs_and_averages_seeds(tmp_path):
     assert row["ours"]["mean"] == 20.0 and row["ours"]["se"] == pytest.approx(10 / math.sqrt(3))
     assert row["sb3"]["mean"] == 5.0 and row["sb3"]["se"] == 0.0
     md = learning.markdown([row], common.machine_info(), type("A", (), dict(preset=None, jobs=1))())
-    assert "| T | ppo | 100 | 20.0 ± 5.8 (n=3) | 5.0 ± 0.0 (n=3) | +15.0 | ? / ? |" in md
+    assert "| T | ppo | 100 | 20.0 ± 5.8 (n=3) | 5.0 ± 0.0 (n=3) | ? / ? |" in md
+    assert "| ours (defaults) | SB3 (defaults) |" in md  # only the columns that ran
 
 
 def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
@@ -111,11 +112,99 @@ def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
         (d / "run.json").write_text(json.dumps(dict(lib=lib, algo="ppo", commit="abc1234", finished=finished,
                                                     wall_s=wall_s)))
     learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "100",
-                   "--summarise-only", "--out", str(tmp_path)])
+                   "--summarise-only", "--columns", "ours", "sb3", "--out", str(tmp_path)])
     md = (tmp_path / "learning.md").read_text()
     assert "- Commit: abc1234\n" in md
     # the dates are the runs', and the load average of the rewrite is not reported as theirs
     assert "- Date: runs finished from 2026-01-01 10:00 UTC to 2026-01-02 10:00 UTC\n" in md
     assert "Load average" not in md
-    assert md.rstrip().endswith("| +0.0 | 1.5 / 5.0 |")  # minutes per seed, from each run.json
+    assert md.rstrip().endswith("| 20.0 ± n/a (n=1) | 1.5 / 5.0 |")  # minutes per seed, from each run.json
     assert learning.run_commit(str(tmp_path / "nowhere")) == "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# The tuned column and the rl-zoo3 column of the learning table
+# ---------------------------------------------------------------------------------------------
+
+zoo = sys.modules["zoo"]
+needs_zoo = pytest.mark.skipif(importlib.util.find_spec("rl_zoo3") is None, reason="rl-zoo3 is not installed")
+needs_sb3 = pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None, reason="SB3 is not installed")
+
+
+def test_tuned_column_runs_ours_with_the_tuned_settings(tmp_path):
+    from spinup.utils.tuned import tuned_kwargs
+
+    learning.main(["--tasks", "CartPole-v1", "--algos", "vpg", "--seeds", "1", "--steps", "400",
+                   "--columns", "ours_tuned", "--jobs", "1", "--out", str(tmp_path)])
+    run = tmp_path / "raw" / "CartPole-v1" / "vpg" / "ours_tuned" / "s0"
+    config = json.loads((run / "config.json").read_text())
+    for key, value in tuned_kwargs("vpg", "CartPole-v1").items():
+        assert config[key] == value
+    md = (tmp_path / "learning.md").read_text()
+    assert "| ours (tuned) |" in md and "SB3" not in md.split("\n| task")[1].split("\n")[0]
+
+
+def test_zoo_parse_applies_rl_zoo3_rules_by_hand():
+    parsed = zoo.parse({"n_envs": 4, "n_timesteps": 1e6, "policy": "MlpPolicy", "gamma": 0.98,
+                        "normalize": "dict(norm_obs=True, norm_reward=False)", "learning_rate": "lin_0.001",
+                        "clip_range": 0.2, "train_freq": [1, "episode"], "noise_type": "normal", "noise_std": 0.1,
+                        "policy_kwargs": "dict(net_arch=[400, 300], activation_fn=nn.ReLU)", "frame_stack": 4})
+    assert parsed["n_envs"] == 4 and parsed["frame_stack"] == 4 and parsed["noise"] == ("normal", 0.1)
+    assert parsed["normalize"] == dict(norm_obs=True, norm_reward=False, gamma=0.98)  # the entry's gamma
+    model = parsed["model"]
+    assert "n_timesteps" not in model and "n_envs" not in model and "normalize" not in model
+    assert model["learning_rate"](1.0) == pytest.approx(1e-3) and model["learning_rate"](0.25) == pytest.approx(2.5e-4)
+    assert model["clip_range"] == 0.2 and model["train_freq"] == (1, "episode")
+    import torch.nn as nn
+
+    assert model["policy_kwargs"] == dict(net_arch=[400, 300], activation_fn=nn.ReLU)
+    assert zoo.parse({"normalize": True})["normalize"] == {}
+    assert zoo.parse({"normalize": False})["normalize"] is None
+
+
+def test_zoo_entry_lookup_by_id_then_older_version():
+    entries = {"default": {}, "Hopper-v3": {"a": 3}, "Hopper-v4": {"a": 4}, "Hopper-v9": {"a": 9}, "CartPole-v1": {}}
+    assert zoo.find_entry(entries, "Hopper-v5") == ("Hopper-v4", {"a": 4})
+    assert zoo.find_entry(entries, "CartPole-v1") == ("CartPole-v1", {})
+    assert zoo.find_entry(entries, "Pendulum-v1") is None  # "default" is not a tuned entry
+    assert zoo.find_entry(entries, "default") is None
+
+
+@needs_zoo
+def test_zoo_reads_the_installed_rl_zoo3_files():
+    key, entry = zoo.entry_for("ppo", "CartPole-v1")
+    assert key == "CartPole-v1" and entry["n_envs"] == 8
+    parsed = zoo.parse(entry)
+    assert parsed["n_envs"] == 8 and isinstance(parsed["model"]["learning_rate"], zoo.LinearSchedule)
+    assert zoo.entry_for("ppo", "Hopper-v5")[0] == "Hopper-v4"
+    assert zoo.parse(zoo.entry_for("ppo", "Hopper-v5")[1])["normalize"] is not None
+    assert zoo.parse(zoo.entry_for("td3", "Pendulum-v1")[1])["noise"] == ("normal", 0.1)
+    assert zoo.entry_for("td3", "InvertedPendulum-v5") is None
+    for task, algo, _ in learning.PRESETS["two-core"]["runs"]:
+        found = zoo.entry_for(algo, task)
+        if found:
+            zoo.parse(found[1])  # every entry the table uses parses
+
+
+@needs_sb3
+def test_zoo_vector_env_records_every_sub_env_episode(monkeypatch):
+    probe = common.Probe()
+    monkeypatch.setattr(common, "PROBE", probe)
+    parsed = zoo.parse({"n_envs": 3, "normalize": True, "policy": "MlpPolicy", "n_steps": 8})
+    venv, policy, kwargs = zoo.build(parsed, lambda: common.make_env("CartPole-v1", record_times=False, train=True), 0)
+    assert policy == "MlpPolicy" and kwargs == {"n_steps": 8} and venv.num_envs == 3
+    venv.seed(0)
+    venv.reset()
+    for _ in range(200):
+        venv.step([venv.action_space.sample() for _ in range(3)])
+    assert probe.n_train == 3 and probe.train_steps == 600
+    eps = learning.episode_steps(probe.episodes)
+    assert len(eps) > 3 and all(0 < s <= 600 for s, _, _ in eps)
+    assert [s for s, _, _ in eps] == sorted(s for s, _, _ in eps)
+    # raw rewards, below VecNormalize: CartPole pays 1 per step
+    assert all(ret == length for _, ret, length in eps)
+
+
+def test_episode_steps_of_one_env_are_the_sums_of_lengths():
+    assert learning.episode_steps([(-1, 5.0, 10), (-1, 7.0, 20)]) == [(10, 5.0, 10), (30, 7.0, 20)]
+    assert learning.episode_steps([(12, 5.0, 10), (15, 7.0, 9)]) == [(12, 5.0, 10), (15, 7.0, 9)]
