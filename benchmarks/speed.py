@@ -183,7 +183,7 @@ def matmul_floor(algos, reps: int = 50) -> dict:
 
     Each shape is timed as a plain jitted matrix product on this (pinned, single-threaded) core:
     ``reps`` products of that shape in one ``lax.map``, so the per-call dispatch is spread over
-    them, best of 5. The floor is the sum of those times weighted by how often the step needs
+    them, best of 5, in process CPU time, so that other work sharing the core is not counted. The floor is the sum of those times weighted by how often the step needs
     each shape: what the step would cost if it did nothing but its matrix products, each as fast
     as XLA does it alone. Adam, Polyak averaging and the element-wise work come on top of it.
     """
@@ -202,9 +202,9 @@ def matmul_floor(algos, reps: int = 50) -> dict:
             f(a, b).block_until_ready()
             best = float("inf")
             for _ in range(5):
-                start = time.perf_counter()
+                start = time.process_time()  # CPU time: what the core spent, whatever else shares it
                 f(a, b).block_until_ready()
-                best = min(best, (time.perf_counter() - start) / reps)
+                best = min(best, (time.process_time() - start) / reps)
             seconds[(m, k, n)] = best
     out = {}
     for algo in algos:

@@ -273,9 +273,11 @@ def td3(
     q_opt_state = q_optimizer.init({"q1": params["q1"], "q2": params["q2"]})
 
     # Everything the update changes, held in one place: the loop puts each update's results
-    # back here, and the checkpoint saves it as plain arrays
-    ts = JaxState(params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state,
-                  key=key)
+    # back here, and the checkpoint saves it as plain arrays. All of it is placed on the device
+    # now, as the update's results are: jit compiles for where its inputs live, and a first call
+    # with some arrays not yet placed would compile the update (and acting) a second time.
+    ts = JaxState(**jax.device_put(dict(
+        params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state, key=key), device))
 
     # What model.pt and the resume checkpoint hold
     logger.setup_jax_saver(ac, env=env, ac_kwargs=ac_kwargs)
