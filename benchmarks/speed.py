@@ -58,9 +58,10 @@ and backward to its input in one step (batch 100; HalfCheetah's 17 observation a
 dimensions into 256x256 networks), ``update_matmuls`` turns that into matrix shapes, and each shape
 is timed as a plain jitted ``a @ b`` on the same pinned, single-threaded core in each round (the
 least of the rounds is reported). One SAC step is about 227 MFLOP of matrix products, TD3 162,
-DDPG 141 and CartPole's DQN 3.5; on the 2-core AMD EPYC used here, under load, XLA's jitted
-products ran at about 17 GFLOP/s, a SAC floor of about 13 ms (the same products through NumPy or
-PyTorch ran about 1.6x faster on that core). The image DQN's convolutions have no floor here.
+DDPG 141 and CartPole's DQN 3.5; on one core of the 2-core AMD EPYC used here (AVX2), XLA's jitted
+products ran at about 49 GFLOP/s of CPU time (23 for DQN's 64-wide layers): floors of about 4.7,
+3.3, 2.9 and 0.15 ms. The floor is CPU time and the rate is wall time, so on a loaded machine the
+ratio also counts the time the core spent on other work. The image DQN's convolutions have no floor.
 """
 
 from __future__ import annotations
