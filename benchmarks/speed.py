@@ -48,7 +48,20 @@ initialisation differs (SB3 uses orthogonal init), which does not change the cos
 and ``ppo`` against the same SB3 configurations. Every measured process is pinned to one core; a JAX
 one also asks XLA for single-threaded kernels (``setup_jax_for_mpi``), and its row reports the
 share of the run's wall time that went to tracing and compiling (the first epoch's compiles fall
-in the warm-up, outside the rate).
+in the warm-up, outside the rate). ``--core N`` pins every measured process to core N.
+
+The matrix-multiply floor (last column, off-policy rows). DDPG, TD3 and SAC take one gradient
+step per environment step, so 1 / rate is the time of one step: the update plus acting and the
+environment. The floor is what the update alone would cost if it did nothing but its matrix
+products: ``UPDATE_PASSES`` counts how often each network runs forward, backward to its weights
+and backward to its input in one step (batch 100; HalfCheetah's 17 observation and 6 action
+dimensions into 256x256 networks), ``update_matmuls`` turns that into matrix shapes, and each shape
+is timed as a plain jitted ``a @ b`` on the same pinned, single-threaded core in each round (the
+least of the rounds is reported). One SAC step is about 227 MFLOP of matrix products, TD3 162,
+DDPG 141 and CartPole's DQN 3.5; on one core of the 2-core AMD EPYC used here (AVX2), XLA's jitted
+products ran at about 49 GFLOP/s of CPU time (23 for DQN's 64-wide layers): floors of about 4.7,
+3.3, 2.9 and 0.15 ms. The floor is CPU time and the rate is wall time, so on a loaded machine the
+ratio also counts the time the core spent on other work. The image DQN's convolutions have no floor.
 """
 
 from __future__ import annotations
@@ -66,7 +79,7 @@ import common  # noqa: E402
 
 ON_POLICY_EPOCH = 4000
 ALL_ALGOS = ["ppo", "ppo-default", "vpg", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-image",
-             "vpg_jax", "trpo_jax", "ppo_jax", "ddpg_jax", "td3_jax", "sac_jax", "dqn_jax"]
+             "vpg_jax", "trpo_jax", "ppo_jax", "ddpg_jax", "td3_jax", "sac_jax", "dqn_jax", "dqn-image_jax"]
 ON_POLICY = ("ppo", "vpg", "trpo")
 
 # algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
@@ -86,12 +99,18 @@ TASKS = {
     "dqn-image": ("SpinupBench/CatchImage-v0", 1000, 600),
 }
 # The JAX twins run their PyTorch twins' tasks and settings (SB3 is measured beside each)
-TASKS.update({name + "_jax": TASKS[name] for name in ("ddpg", "td3", "sac", "dqn")})
+TASKS.update({name + "_jax": TASKS[name] for name in ("ddpg", "td3", "sac", "dqn", "dqn-image")})
 
 
 def base_algo(name: str) -> str:
-    """The spinup function an entry runs: ``ppo`` for ``ppo-default``, ``ppo_jax`` for ``ppo_jax``."""
-    return name.split("-")[0]
+    """The spinup function an entry runs: ``ppo`` for ``ppo-default``, ``dqn_jax`` for ``dqn-image_jax``."""
+    head, _, tail = name.partition("-")
+    return head + ("_jax" if tail.endswith("_jax") else "")
+
+
+def variant(name: str) -> str:
+    """The entry without its framework: ``dqn-image`` for ``dqn-image`` and ``dqn-image_jax``."""
+    return name.removesuffix("_jax")
 
 
 def family(name: str) -> str:
@@ -118,6 +137,83 @@ class CompileClock:
     def _on_event(self, event, duration, **_):
         if event in self.EVENTS:
             self.seconds += duration
+
+
+# ---------------------------------------------------------------------------------------------
+# The matrix-multiply floor of one off-policy gradient step
+# ---------------------------------------------------------------------------------------------
+
+# The networks of one gradient step as layer widths (input first), on HalfCheetah-v5 (17 observation
+# and 6 action dimensions, 256x256) and CartPole-v1 (4 and 2 actions, 64x64). SAC's mean and log-std
+# heads count as one layer of 12 outputs, which has their FLOPs.
+_Q, _PI, _PI_SAC, _DQN = (23, 256, 256, 1), (17, 256, 256, 6), (17, 256, 256, 12), (4, 64, 64, 2)
+
+# Per gradient step, how many times each network runs forward ("fwd"), backward to its weights
+# ("back": weight gradients of every layer, input gradients of all but the first) and backward
+# through it to its input only ("through": the policy's gradient passing a Q-function held fixed).
+# TD3 updates the policy every second step, so its policy terms count half.
+UPDATE_PASSES = {
+    # Q-step: Q1, Q2 on (s, a), targets on (s', a'), a' from pi(s'); pi-step: pi(s), Q1, Q2 on it
+    "sac": [(_Q, dict(fwd=6, back=2, through=2)), (_PI_SAC, dict(fwd=2, back=1))],
+    # Q-step: Q1, Q2, two targets, the target policy; every second step pi(s), Q1 on it
+    "td3": [(_Q, dict(fwd=4.5, back=2, through=0.5)), (_PI, dict(fwd=1.5, back=0.5))],
+    # Q-step: Q, the target Q at the target policy's action; pi-step: pi(s), Q on it
+    "ddpg": [(_Q, dict(fwd=3, back=1, through=1)), (_PI, dict(fwd=2, back=1))],
+    # Q on s, the target network on s' (double_dqn=False, as in the benchmark), backward through Q
+    "dqn": [(_DQN, dict(fwd=2, back=1))],
+}
+UPDATE_BATCH = 100
+
+
+def update_matmuls(algo: str, batch: int = UPDATE_BATCH) -> dict:
+    """``{(m, k, n): count}``: the matrix products of one gradient step of ``algo``, as (m, k) @ (k, n)."""
+    out: dict = {}
+    for dims, passes in UPDATE_PASSES[algo]:
+        for i, (k, n) in enumerate(zip(dims[:-1], dims[1:])):
+            shapes = [((batch, k, n), passes.get("fwd", 0)),                                # x @ W
+                      ((k, batch, n), passes.get("back", 0)),                               # x.T @ dy
+                      ((batch, n, k), passes.get("through", 0) + (passes.get("back", 0) if i else 0))]  # dy @ W.T
+            for shape, count in shapes:
+                if count:
+                    out[shape] = out.get(shape, 0) + count
+    return out
+
+
+def matmul_floor(algos, reps: int = 50) -> dict:
+    """Per algorithm: FLOPs of one gradient step's matrix products, and the time they take here.
+
+    Each shape is timed as a plain jitted matrix product on this (pinned, single-threaded) core:
+    ``reps`` products of that shape in one ``lax.map``, so the per-call dispatch is spread over
+    them, best of 5, in process CPU time, so that other work sharing the core is not counted. The floor is the sum of those times weighted by how often the step needs
+    each shape: what the step would cost if it did nothing but its matrix products, each as fast
+    as XLA does it alone. Adam, Polyak averaging and the element-wise work come on top of it.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    seconds = {}
+    for algo in algos:
+        for m, k, n in update_matmuls(algo):
+            if (m, k, n) in seconds:
+                continue
+            a = jnp.asarray(np.random.randn(reps, m, k).astype(np.float32))
+            b = jnp.asarray(np.random.randn(k, n).astype(np.float32))
+            f = jax.jit(lambda a, b: jax.lax.map(lambda x: x @ b, a))
+            f(a, b).block_until_ready()
+            best = float("inf")
+            for _ in range(5):
+                start = time.process_time()  # CPU time: what the core spent, whatever else shares it
+                f(a, b).block_until_ready()
+                best = min(best, (time.process_time() - start) / reps)
+            seconds[(m, k, n)] = best
+    out = {}
+    for algo in algos:
+        shapes = update_matmuls(algo)
+        flops = sum(2 * m * k * n * c for (m, k, n), c in shapes.items())
+        floor_s = sum(seconds[s] * c for s, c in shapes.items())
+        out[algo] = dict(mflop=flops / 1e6, floor_ms=1e3 * floor_s, gflops=flops / floor_s / 1e9)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +245,7 @@ def run_ours(name, env_id, steps, epoch_steps, update_after, seed, out_dir, devi
                   batch_size=100, num_test_episodes=1, save_freq=10**6, device=device)
         if algo == "dqn":
             kw.update(double_dqn=False, target_update_every=1000)
-            if name == "dqn-image":
+            if variant(name) == "dqn-image":
                 kw.update(replay_size=10000, ac_kwargs=dict(hidden_sizes=(512,), activation=relu))
         else:
             kw.update(start_steps=update_after, ac_kwargs=dict(hidden_sizes=(256, 256), activation=relu))
@@ -177,7 +273,7 @@ def run_sb3(name, env_id, steps, epoch_steps, update_after, seed, device):
                       learning_rate=1e-3)
         model = cls("MlpPolicy", env, seed=seed, device="cpu", **kw)
     elif algo == "dqn":
-        image = name == "dqn-image"
+        image = variant(name) == "dqn-image"
         kw = dict(learning_starts=update_after, train_freq=50, gradient_steps=50, batch_size=100,
                   target_update_interval=1000, learning_rate=1e-3, gamma=0.99,
                   buffer_size=10000 if image else 10**6, exploration_final_eps=0.05,
@@ -218,17 +314,19 @@ def worker(spec: dict) -> dict:
 
     # One core for every measured process: XLA starts threads of its own, so a thread setting
     # alone would not hold a JAX run to one core
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.sched_setaffinity(0, {spec.get("core", min(os.sched_getaffinity(0)))})
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     import torch
 
     torch.set_num_threads(1)  # our algorithms run on one thread; SB3 gets the same
+    if spec["lib"] == "floor":
+        from spinup.utils.mpi_jax import setup_jax_for_mpi
+
+        setup_jax_for_mpi()
+        return dict(spec, floor=matmul_floor(spec["families"]), cores=len(os.sched_getaffinity(0)))
     lib, name, env_id = spec["lib"], spec["algo"], spec["env"]
     steps, warmup, seed = spec["steps"], spec["warmup"], spec.get("seed", 0)
     device = spec.get("device", "cpu")
-    # One core per measured process, every library alike; XLA gets single-threaded kernels too.
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     clock = None
     if lib == "ours" and is_jax(name):
         from spinup.utils.mpi_jax import setup_jax_for_mpi
@@ -263,7 +361,7 @@ def plan(algos, args):
             env_id = args.env
         on_policy = family(name) in ON_POLICY
         epoch_steps = args.epoch_steps or ON_POLICY_EPOCH
-        update_after = 500 if name == "dqn-image" else 1000
+        update_after = 500 if variant(name) == "dqn-image" else 1000
         if on_policy:
             if args.steps:
                 steps = max(2, round(args.steps / epoch_steps)) * epoch_steps
@@ -291,6 +389,8 @@ def summarise(rates):
 def aggregate(runs):
     """Per algorithm: ours, SB3 and the env's random-action ceiling; the ratio and fractions."""
     by = {}
+    floors = [r["floor"] for r in runs if r.get("lib") == "floor" and "error" not in r]
+    runs = [r for r in runs if r.get("lib") != "floor"]
     for r in runs:
         if "error" in r:
             continue
@@ -316,6 +416,12 @@ def aggregate(runs):
         shares = [r["compile_s"] / r["wall_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
                   and r.get("compile_s") is not None and "error" not in r]
         row["compile_share"] = summarise(shares)
+        # Off-policy entries: one gradient step per environment step, so the time of a step
+        # (1 / rate) set against the least of the rounds' matrix-multiply floors
+        fam = family(name)
+        per = [f[fam]["floor_ms"] for f in floors if fam in f] if variant(name) == variant(fam) else []
+        row["floor_ms"] = min(per) if per else None
+        row["ours_ms"] = 1e3 / ours["median"] if ours and per else None
         table.append(row)
     return table
 
@@ -341,6 +447,13 @@ def _fmt_share(s):
     return "-" if not s else f"{100 * s['median']:.1f}% ({100 * s['min']:.1f}-{100 * s['max']:.1f})"
 
 
+def _fmt_floor(row):
+    """An off-policy entry's time per step against the matmul floor of its gradient step."""
+    if row.get("floor_ms") is None:
+        return "-"
+    return f"{row['ours_ms']:.2f} / {row['floor_ms']:.2f} ms ({row['ours_ms'] / row['floor_ms']:.1f}x)"
+
+
 def _pct(x):
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -352,14 +465,14 @@ def markdown(table, info, args) -> str:
               "each process pinned to one core (JAX entries: single-threaded XLA)", ""]
     lines += ["| algorithm | task | ours: median (min-max) | SB3: median (min-max) | ours / SB3 "
               "| ours / SB3 per round | random-action ceiling | ours % of ceiling | SB3 % of ceiling "
-              "| JAX compile % of run |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| JAX compile % of run | ours ms per step / update's matmul floor |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         lines.append(f"| {row['algo']} | {_task(row)} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
                      f"| {_fmt_ratio(row.get('paired_ratio'))} "
                      f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} "
-                     f"| {_fmt_share(row.get('compile_share'))} |")
+                     f"| {_fmt_share(row.get('compile_share'))} | {_fmt_floor(row)} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -369,12 +482,12 @@ def rst(table, info) -> str:
     lines = [*common.machine_lines(info), "", ".. list-table::", "   :header-rows: 1", "",
              "   * - algorithm", "     - task", "     - ours: median (min-max)", "     - SB3: median (min-max)",
              "     - ours / SB3", "     - ours / SB3 per round", "     - random actions", "     - ours % of random", "     - SB3 % of random",
-             "     - JAX compile % of run"]
+             "     - JAX compile % of run", "     - ours ms per step / update's matmul floor"]
     for row in table:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         cells = [row["algo"], _task(row), _fmt(row["ours"]), _fmt(row["sb3"]), ratio,
                  _fmt_ratio(row.get("paired_ratio")), _fmt(row["random"]),
-                 _pct(row["ours_frac"]), _pct(row["sb3_frac"]), _fmt_share(row.get("compile_share"))]
+                 _pct(row["ours_frac"]), _pct(row["sb3_frac"]), _fmt_share(row.get("compile_share")), _fmt_floor(row)]
         cells = ["n/a" if c == "-" else c for c in cells]
         lines.append(f"   * - {cells[0]}")
         lines += [f"     - {c}" for c in cells[1:]]
@@ -396,6 +509,8 @@ def main(argv=None):
     p.add_argument("--no-sb3", action="store_true", help="measure ours (and the ceiling) only")
     p.add_argument("--ceiling-steps", type=int, default=20000, help="random-action steps per ceiling run")
     p.add_argument("--nice", type=int, default=0, help="niceness of the worker processes")
+    p.add_argument("--core", type=int, default=None,
+                   help="the core every measured process is pinned to (default: the lowest this process may use)")
     p.add_argument("--out", default=os.path.join(common.REPO, "benchmarks", "results", "speed"))
     p.add_argument("--summarise-only", action="store_true",
                    help="re-read speed.json in --out and rewrite the tables (no runs)")
@@ -423,6 +538,7 @@ def main(argv=None):
     print("\n".join(common.machine_lines(info)), flush=True)
 
     entries = plan(algos, args)
+    core = args.core if args.core is not None else min(os.sched_getaffinity(0))
     libs = ["ours"] if args.no_sb3 else ["ours", "sb3"]
     sb3_only_ours = {"ppo-default"}  # our default PPO is reported alone (issue 3's number)
     script = os.path.abspath(__file__)
@@ -434,7 +550,7 @@ def main(argv=None):
             if e["algo"] in sb3_only_ours:
                 order = ["ours"]
             for lib in order:
-                r = common.run_worker_subprocess(script, dict(e, lib=lib, seed=rnd), nice=args.nice)
+                r = common.run_worker_subprocess(script, dict(e, lib=lib, seed=rnd, core=core), nice=args.nice)
                 r.update(lib=lib, algo=e["algo"], env=e["env"], round=rnd, timed=timed)
                 msg = r.get("error") or f"{r['rate']:,.0f} steps/s"
                 print(f"[round {rnd}{'' if timed else ' warm-up'}] {e['algo']:11s} {lib:5s} {e['env']}: {msg}",
@@ -443,11 +559,20 @@ def main(argv=None):
                     runs.append(r)
         for env_id in dict.fromkeys(e["env"] for e in entries):
             spec = dict(algo="random", env=env_id, steps=args.ceiling_steps, warmup=args.ceiling_steps // 10,
-                        lib="random", seed=rnd)
+                        lib="random", seed=rnd, core=core)
             r = common.run_worker_subprocess(script, spec, nice=args.nice)
             r.update(lib="random", algo="random", env=env_id, round=rnd, timed=timed)
             msg = r.get("error") or f"{r['rate']:,.0f} steps/s"
             print(f"[round {rnd}] random actions {env_id}: {msg}", flush=True)
+            if timed:
+                runs.append(r)
+
+        families = sorted({family(e["algo"]) for e in entries if variant(family(e["algo"])) in UPDATE_PASSES
+                           and e["env"] == TASKS[e["algo"]][0]})
+        if families:  # the matrix-multiply floor, on the same core in the same round
+            r = common.run_worker_subprocess(script, dict(algo="floor", lib="floor", families=families, core=core))
+            r.update(lib="floor", algo="floor", env="-", round=rnd, timed=timed)
+            print(f"[round {rnd}] matmul floor: {r.get('error') or r['floor']}", flush=True)
             if timed:
                 runs.append(r)
 

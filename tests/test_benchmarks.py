@@ -49,6 +49,31 @@ def test_speed_aggregate_median_ratio_and_ceiling():
     assert row["ours_frac"] == pytest.approx(0.2) and row["sb3_frac"] == pytest.approx(0.075)
 
 
+def test_speed_image_dqn_has_a_jax_twin():
+    assert "dqn-image_jax" in speed.ALL_ALGOS
+    assert speed.TASKS["dqn-image_jax"] == speed.TASKS["dqn-image"]
+    assert speed.base_algo("dqn-image_jax") == "dqn_jax" and speed.variant("dqn-image_jax") == "dqn-image"
+    assert speed.base_algo("ppo-default") == "ppo" and speed.family("dqn-image_jax") == "dqn"
+
+
+def test_speed_update_floor_counts_and_column():
+    # SAC per sample, in multiply-adds: a Q pass (23-256-256-1) is 71680, a policy pass
+    # (17-256-256-12) 72960; backward to the input skips the first layer (5888 and 4352) when
+    # the input is data. Six Q forwards, two Q backwards to weights and hidden inputs, two Q
+    # backwards to the action; two policy forwards and one backward.
+    q, pi = 71680, 72960
+    macs = 6 * q + 2 * (q + q - 5888) + 2 * q + 2 * pi + (pi + pi - 4352)
+    flops = sum(2 * m * k * n * c for (m, k, n), c in speed.update_matmuls("sac").items())
+    assert flops == 2 * 100 * macs
+    runs = [dict(lib="ours", algo="sac_jax", env="HalfCheetah-v5", rate=100.0, round=1),
+            dict(lib="ours", algo="dqn-image_jax", env="SpinupBench/CatchImage-v0", rate=20.0, round=1),
+            dict(lib="floor", algo="floor", env="-", round=1, floor=dict(sac=dict(floor_ms=5.0), dqn=dict(floor_ms=0.3))),
+            dict(lib="floor", algo="floor", env="-", round=2, floor=dict(sac=dict(floor_ms=4.0), dqn=dict(floor_ms=0.2)))]
+    sac_row, image_row = speed.aggregate(runs)
+    assert sac_row["floor_ms"] == 4.0 and sac_row["ours_ms"] == pytest.approx(10.0)  # the least floor of the rounds
+    assert image_row["floor_ms"] is None  # convolutions: no matmul floor
+
+
 def test_speed_end_to_end_tiny_budget(tmp_path):
     """One algorithm, a few hundred steps, one repeat, without SB3: real subprocesses, real files."""
     out = tmp_path / "speed"

@@ -13,6 +13,7 @@ import spinup.algos.jax.dqn.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
                                  check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import flatten_observations, setup_env
+from spinup.utils.jax_burst import scan_updates, stack_batches
 from spinup.utils.jax_state import JaxState
 from spinup.utils.logx import EpochLogger
 
@@ -304,15 +305,17 @@ def dqn(
     q_opt_state = q_optimizer.init(params)
 
     # Everything the update changes, held in one place: the loop puts each update's results
-    # back here, and the checkpoint saves it as plain arrays
-    ts = JaxState(params=params, targ_params=targ_params, q_opt_state=q_opt_state)
+    # back here, and the checkpoint saves it as plain arrays. All of it is placed on the device
+    # now, as the update's results are: jit compiles for where its inputs live, and a first call
+    # with some arrays not yet placed would compile the update (and acting) a second time.
+    ts = JaxState(**jax.device_put(dict(
+        params=params, targ_params=targ_params, q_opt_state=q_opt_state), device))
 
     # What model.pt holds, and what a checkpoint holds for resuming
     logger.setup_jax_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, test_env=test_env, train_state=ts, replay_buffer=replay_buffer)
 
-    # One gradient step on the Q-network: a pure function of the arrays it takes, compiled once
-    @jax.jit
+    # One gradient step on the Q-network: a pure function of the arrays it takes
     def update(params, targ_params, q_opt_state, data):
         (loss_q, loss_info), grads = jax.value_and_grad(compute_loss_q, has_aux=True)(params, targ_params, data)
         updates, q_opt_state = q_optimizer.update(grads, q_opt_state)
@@ -323,6 +326,9 @@ def dqn(
             targ_params = core.polyak_update(params, targ_params, polyak)
 
         return params, targ_params, q_opt_state, dict(LossQ=loss_q, **loss_info)
+
+    # A burst of update_every updates, compiled once as one loop over a stack of batches
+    update_burst = scan_updates(update, n_state=3)
 
     @jax.jit
     def act(params, o):
@@ -389,12 +395,11 @@ def dqn(
 
         # Every update_every steps, once there is enough data: a burst of update_every updates
         if t >= update_after and t % update_every == 0:
-            for j in range(update_every):
-                batch = replay_buffer.sample_batch(batch_size)
-                ts.params, ts.targ_params, ts.q_opt_state, info = update(ts.params, ts.targ_params, ts.q_opt_state,
-                                                                         batch)
-                # Keep the numbers for this epoch's row
-                logger.store(**info)
+            batches = stack_batches([replay_buffer.sample_batch(batch_size) for j in range(update_every)])
+            ts.params, ts.targ_params, ts.q_opt_state, info = update_burst(ts.params, ts.targ_params, ts.q_opt_state,
+                                                                           batches)
+            # Keep the numbers for this epoch's row, each stacked over the burst's steps
+            logger.store(**info)
 
         # Target network handling: without polyak, a hard copy every target_update_every steps
         if polyak is None and t % target_update_every == 0:

@@ -13,6 +13,7 @@ import spinup.algos.jax.sac.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
                                  check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import setup_env
+from spinup.utils.jax_burst import scan_updates, stack_batches
 from spinup.utils.jax_state import JaxState
 from spinup.utils.logx import EpochLogger
 
@@ -290,17 +291,19 @@ def sac(
     alpha_opt_state = alpha_optimizer.init(log_alpha) if learn_alpha else None
 
     # Everything the update changes, held in one place: the loop puts each update's results
-    # back here, and the checkpoint saves it as plain arrays
-    ts = JaxState(params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state,
-                  log_alpha=log_alpha, alpha_opt_state=alpha_opt_state, key=key)
+    # back here, and the checkpoint saves it as plain arrays. All of it is placed on the device
+    # now, as the update's results are: jit compiles for where its inputs live, and a first call
+    # with some arrays not yet placed would compile the update (and acting) a second time.
+    ts = JaxState(**jax.device_put(dict(
+        params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state,
+        log_alpha=log_alpha, alpha_opt_state=alpha_opt_state, key=key), device))
 
     # What model.pt and the resume checkpoint hold
     logger.setup_jax_saver(ac, env=env, ac_kwargs=ac_kwargs)
     logger.setup_checkpoint(env=env, test_env=test_env, train_state=ts, replay_buffer=replay_buffer)
 
     # One gradient step on Q, one on the policy (and one on the temperature), then the targets'
-    # step: a pure function of the arrays it takes, compiled once by jax.jit
-    @jax.jit
+    # step: a pure function of the arrays it takes
     def update(params, targ_params, pi_opt_state, q_opt_state, log_alpha, alpha_opt_state, key, data):
         key, q_key, pi_key = jax.random.split(key, 3)
         # The temperature of this update: the learned one, or the number given
@@ -330,6 +333,9 @@ def sac(
 
         info = dict(LossQ=loss_q, LossPi=loss_pi, Alpha=alpha_now, **loss_info, **pi_info)
         return params, targ_params, pi_opt_state, q_opt_state, log_alpha, alpha_opt_state, key, info
+
+    # A burst of update_every updates, compiled once as one loop over a stack of batches
+    update_burst = scan_updates(update, n_state=7)
 
     @partial(jax.jit, static_argnames="deterministic")
     def act(params, o, key, deterministic):
@@ -392,12 +398,11 @@ def sac(
 
         # A burst of update_every updates
         if t >= update_after and t % update_every == 0:
-            for j in range(update_every):
-                batch = replay_buffer.sample_batch(batch_size)
-                (ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.log_alpha, ts.alpha_opt_state,
-                 ts.key, info) = update(ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.log_alpha,
-                                        ts.alpha_opt_state, ts.key, batch)
-                logger.store(**info)
+            batches = stack_batches([replay_buffer.sample_batch(batch_size) for j in range(update_every)])
+            (ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.log_alpha, ts.alpha_opt_state,
+             ts.key, info) = update_burst(ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.log_alpha,
+                                          ts.alpha_opt_state, ts.key, batches)
+            logger.store(**info)  # each value stacked over the burst's steps
 
         # The epoch's end: save, test, write a row of progress.txt, checkpoint
         if (t + 1) % steps_per_epoch == 0:

@@ -12,6 +12,7 @@ import spinup.algos.jax.td3.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
                                  check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import setup_env
+from spinup.utils.jax_burst import scan_updates, stack_batches
 from spinup.utils.jax_state import JaxState
 from spinup.utils.logx import EpochLogger
 
@@ -272,9 +273,11 @@ def td3(
     q_opt_state = q_optimizer.init({"q1": params["q1"], "q2": params["q2"]})
 
     # Everything the update changes, held in one place: the loop puts each update's results
-    # back here, and the checkpoint saves it as plain arrays
-    ts = JaxState(params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state,
-                  key=key)
+    # back here, and the checkpoint saves it as plain arrays. All of it is placed on the device
+    # now, as the update's results are: jit compiles for where its inputs live, and a first call
+    # with some arrays not yet placed would compile the update (and acting) a second time.
+    ts = JaxState(**jax.device_put(dict(
+        params=params, targ_params=targ_params, pi_opt_state=pi_opt_state, q_opt_state=q_opt_state, key=key), device))
 
     # What model.pt and the resume checkpoint hold
     logger.setup_jax_saver(ac, env=env, ac_kwargs=ac_kwargs)
@@ -289,8 +292,7 @@ def td3(
         return params, targ_params, pi_opt_state, loss_pi
 
     # A Q-update, and on one Q-update in policy_delay the delayed part: a pure function of the
-    # arrays it takes, compiled once by jax.jit
-    @jax.jit
+    # arrays it takes
     def update(params, targ_params, pi_opt_state, q_opt_state, key, data, timer):
         key, q_key = jax.random.split(key)
 
@@ -309,6 +311,9 @@ def td3(
 
         info = dict(LossQ=loss_q, LossPi=loss_pi, **loss_info)
         return params, targ_params, pi_opt_state, q_opt_state, key, info
+
+    # A burst of update_every updates, compiled once as one loop over a stack of batches
+    update_burst = scan_updates(update, n_state=5)
 
     @jax.jit
     def act(params, o):
@@ -371,12 +376,13 @@ def td3(
         # A burst of update_every updates, numbered t, t + 1, ...: the numbers run on from burst
         # to burst (and through a resume), so the policy delay counts over the whole run
         if t >= update_after and t % update_every == 0:
-            for j in range(update_every):
-                batch = replay_buffer.sample_batch(batch_size)
-                ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.key, info = update(
-                    ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.key, batch, t + j)
-                loss_pi = info.pop("LossPi")
-                logger.store(**info, **(dict(LossPi=loss_pi) if (t + j) % policy_delay == 0 else {}))
+            batches = stack_batches([replay_buffer.sample_batch(batch_size) for j in range(update_every)])
+            timers = t + np.arange(update_every)
+            ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.key, info = update_burst(
+                ts.params, ts.targ_params, ts.pi_opt_state, ts.q_opt_state, ts.key, batches, timers)
+            loss_pi = info.pop("LossPi")
+            # each value stacked over the burst's steps; LossPi only from the steps that took one
+            logger.store(**info, LossPi=loss_pi[timers % policy_delay == 0])
 
         # The epoch's end: save, test, write a row of progress.txt, checkpoint
         if (t + 1) % steps_per_epoch == 0:
