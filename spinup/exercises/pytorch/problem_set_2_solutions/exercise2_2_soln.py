@@ -175,8 +175,8 @@ def ddpg(
         update_after (int): Learning waits until this many steps are in the buffer, so early
             batches are not drawn from a handful of transitions.
         update_every (int): Learning comes in bursts: every ``update_every`` steps, that many
-            Q-updates in a row. Over a run that makes one Q-update per environment step whatever
-            the value; a larger one only groups them, which is quicker.
+            Q-updates in a row. From ``update_after`` on that makes one Q-update per environment
+            step whatever the value; a larger one only groups them, which is quicker.
         act_noise (float): Standard deviation of the Gaussian noise added to the policy's actions
             while collecting experience, as a fraction of act_limit (as in the TD3 paper's code):
             0.1 on Pendulum, whose limit is 2, is a standard deviation of 0.2. Tests use none.
