@@ -92,19 +92,20 @@ class ProbeWrapper(gym.Wrapper):
         return out
 
 
-def steady_rate(step_times, test_spans, warmup_steps):
-    """Environment steps per second after the first ``warmup_steps`` training steps.
+def steady_rate(step_times, test_spans, warmup_steps, end_steps=None):
+    """Environment steps per second between training steps ``warmup_steps`` and ``end_steps``.
 
-    The window runs from the return of step ``warmup_steps`` to the return of the last step, so it
-    holds every update made in it; time spent in test episodes inside the window is left out (the
-    training step count does not include them either).
+    The window runs from the return of step ``warmup_steps`` to the return of step ``end_steps``
+    (default: the last step), so it holds every update made in it; time spent in test episodes
+    inside the window is left out (the training step count does not include them either).
     """
     n = len(step_times)
-    if n <= warmup_steps or warmup_steps < 1:
-        raise ValueError(f"need more than warmup_steps={warmup_steps} training steps, got {n}")
-    t0, t1 = step_times[warmup_steps - 1], step_times[-1]
+    end = n if end_steps is None else end_steps
+    if not 1 <= warmup_steps < end <= n:
+        raise ValueError(f"need 1 <= warmup_steps < end_steps <= {n} training steps, got {warmup_steps}, {end}")
+    t0, t1 = step_times[warmup_steps - 1], step_times[end - 1]
     excluded = sum(max(0.0, min(e, t1) - max(s, t0)) for s, e in test_spans)
-    return (n - warmup_steps) / (t1 - t0 - excluded)
+    return (end - warmup_steps) / (t1 - t0 - excluded)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@
 
 Each timed run is a fresh Python process (``--worker``) that trains one library's algorithm for a
 fixed number of steps on one task, with PyTorch on one thread in both libraries. The rate is taken
-over the steps after a warm-up (the first epoch of an on-policy algorithm; the first steps past
-``update_after`` for an off-policy one), through the same environment wrapper in both libraries,
-so start-up, imports, buffer allocation and the random-action phase are not counted. ``--device``
+over the steps after a warm-up, through the same environment wrapper in both libraries, so
+start-up, imports, buffer allocation and the random-action phase are not counted. An on-policy
+run takes four epochs and is timed over the middle two, whole (each rollout with its update): the
+first epoch and its update are the warm-up, and the last epoch's first step closes the window. An
+off-policy run is timed over the steps past the first half, well after ``update_after``. ``--device
 puts both libraries' off-policy networks and replay buffers (DDPG, TD3, SAC, DQN) on that device;
 the on-policy entries always run on the CPU, as our VPG, TRPO and PPO do. The two
 libraries run alternately (ours first on even repeats, SB3 first on odd ones), and the raw rate of
@@ -47,8 +49,9 @@ initialisation differs (SB3 uses orthogonal init), which does not change the cos
 ``vpg_jax``, ``trpo_jax`` and ``ppo_jax`` run the JAX twins with the settings of ``vpg``, ``trpo``
 and ``ppo`` against the same SB3 configurations. Every measured process is pinned to one core; a JAX
 one also asks XLA for single-threaded kernels (``setup_jax_for_mpi``), and its row reports the
-share of the run's wall time that went to tracing and compiling (the first epoch's compiles fall
-in the warm-up, outside the rate). ``--core N`` pins every measured process to core N.
+share of the run's wall time that went to tracing and compiling, with its seconds. Nearly all of
+it falls in the warm-up, outside the rate (the rate is what a long run sees); the share says how
+much it adds to a run this short. ``--core N`` pins every measured process to core N.
 
 The matrix-multiply floor (last column, off-policy rows). DDPG, TD3 and SAC take one gradient
 step per environment step, so 1 / rate is the time of one step: the update plus acting and the
@@ -84,14 +87,14 @@ ON_POLICY = ("ppo", "vpg", "trpo")
 
 # algo -> (environment, default total steps, default warm-up steps); on-policy ones count in epochs
 TASKS = {
-    "ppo": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
-    "ppo-default": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
-    "vpg": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
-    "trpo": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ppo": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ppo-default": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "vpg": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "trpo": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
     # The JAX twins, with the same settings as the PyTorch entries (and the same SB3 counterparts)
-    "vpg_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
-    "trpo_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
-    "ppo_jax": ("HalfCheetah-v5", 3 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "vpg_jax": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "trpo_jax": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
+    "ppo_jax": ("HalfCheetah-v5", 4 * ON_POLICY_EPOCH, ON_POLICY_EPOCH),
     "ddpg": ("HalfCheetah-v5", 3000, 1500),
     "td3": ("HalfCheetah-v5", 3000, 1500),
     "sac": ("HalfCheetah-v5", 3000, 1500),
@@ -342,7 +345,7 @@ def worker(spec: dict) -> dict:
     else:
         run_sb3(name, env_id, steps, spec["epoch_steps"], spec["update_after"], seed, device)
     total = time.perf_counter() - start
-    rate = common.steady_rate(common.PROBE.step_times, common.PROBE.test_spans, warmup)
+    rate = common.steady_rate(common.PROBE.step_times, common.PROBE.test_spans, warmup, spec.get("end"))
     return dict(spec, rate=rate, wall_s=total, steps_seen=len(common.PROBE.step_times),
                 torch_threads=torch.get_num_threads(), cores=len(os.sched_getaffinity(0)),
                 compile_s=None if clock is None else clock.seconds)
@@ -362,17 +365,21 @@ def plan(algos, args):
         on_policy = family(name) in ON_POLICY
         epoch_steps = args.epoch_steps or ON_POLICY_EPOCH
         update_after = 500 if variant(name) == "dqn-image" else 1000
+        end = None  # off-policy: the window ends at the last step
         if on_policy:
             if args.steps:
-                steps = max(2, round(args.steps / epoch_steps)) * epoch_steps
+                steps = max(3, round(args.steps / epoch_steps)) * epoch_steps
             elif args.epoch_steps:
-                steps = 3 * epoch_steps
-            warmup = epoch_steps
+                steps = 4 * epoch_steps
+            # Whole epochs, each a rollout and its update: from the first step after the first
+            # update (so that update, with a JAX twin's compiles, is warm-up) to the first step
+            # after the last update but one. The last epoch's rollout only closes the window.
+            warmup, end = epoch_steps + 1, steps - epoch_steps + 1
         elif args.steps:
             steps = args.steps
             update_after = min(update_after, steps // 4)
             warmup = max(update_after + 1, steps // 2)
-        out.append(dict(algo=name, env=env_id, steps=steps, warmup=warmup, epoch_steps=epoch_steps,
+        out.append(dict(algo=name, env=env_id, steps=steps, warmup=warmup, end=end, epoch_steps=epoch_steps,
                         update_after=update_after, device="cpu" if on_policy else args.device))
     return out
 
@@ -416,6 +423,8 @@ def aggregate(runs):
         shares = [r["compile_s"] / r["wall_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
                   and r.get("compile_s") is not None and "error" not in r]
         row["compile_share"] = summarise(shares)
+        row["compile_s"] = summarise([r["compile_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
+                                      and r.get("compile_s") is not None and "error" not in r])
         # Off-policy entries: one gradient step per environment step, so the time of a step
         # (1 / rate) set against the least of the rounds' matrix-multiply floors
         fam = family(name)
@@ -442,9 +451,12 @@ def _task(row):
     return row["env"] if device == "cpu" else f"{row['env']} ({device})"
 
 
-def _fmt_share(s):
-    """A JAX entry's compile share of the run, median (min-max); '-' for PyTorch entries."""
-    return "-" if not s else f"{100 * s['median']:.1f}% ({100 * s['min']:.1f}-{100 * s['max']:.1f})"
+def _fmt_share(s, seconds=None):
+    """A JAX entry's compile share of the run, median (min-max), and its median seconds; '-' for PyTorch."""
+    if not s:
+        return "-"
+    text = f"{100 * s['median']:.1f}% ({100 * s['min']:.1f}-{100 * s['max']:.1f})"
+    return text if not seconds else f"{text}, {seconds['median']:.1f} s"
 
 
 def _fmt_floor(row):
@@ -472,7 +484,7 @@ def markdown(table, info, args) -> str:
         lines.append(f"| {row['algo']} | {_task(row)} | {_fmt(row['ours'])} | {_fmt(row['sb3'])} | {ratio} "
                      f"| {_fmt_ratio(row.get('paired_ratio'))} "
                      f"| {_fmt(row['random'])} | {_pct(row['ours_frac'])} | {_pct(row['sb3_frac'])} "
-                     f"| {_fmt_share(row.get('compile_share'))} | {_fmt_floor(row)} |")
+                     f"| {_fmt_share(row.get('compile_share'), row.get('compile_s'))} | {_fmt_floor(row)} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -487,7 +499,7 @@ def rst(table, info) -> str:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         cells = [row["algo"], _task(row), _fmt(row["ours"]), _fmt(row["sb3"]), ratio,
                  _fmt_ratio(row.get("paired_ratio")), _fmt(row["random"]),
-                 _pct(row["ours_frac"]), _pct(row["sb3_frac"]), _fmt_share(row.get("compile_share")), _fmt_floor(row)]
+                 _pct(row["ours_frac"]), _pct(row["sb3_frac"]), _fmt_share(row.get("compile_share"), row.get("compile_s")), _fmt_floor(row)]
         cells = ["n/a" if c == "-" else c for c in cells]
         lines.append(f"   * - {cells[0]}")
         lines += [f"     - {c}" for c in cells[1:]]

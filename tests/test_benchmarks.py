@@ -35,6 +35,22 @@ def test_steady_rate_leaves_out_warmup_and_test_episodes():
     assert common.steady_rate(times, spans, 2) == pytest.approx(9 / 7)
     with pytest.raises(ValueError):
         common.steady_rate(times, [], 11)
+    # ending at step 9 (t=8): 7 steps in 7 - 2 = 5 s
+    assert common.steady_rate(times, spans, 2, 9) == pytest.approx(7 / 5)
+    with pytest.raises(ValueError):
+        common.steady_rate(times, [], 5, 5)
+
+
+def test_on_policy_window_is_whole_epochs_after_the_first_update():
+    class Args:
+        env = steps = epoch_steps = None
+        device = "cpu"
+
+    for entry in speed.plan(["ppo", "ppo_jax", "trpo_jax"], Args()):
+        e = entry["epoch_steps"]
+        # the first step after the first update, to the first step after the last update but one
+        assert (entry["warmup"], entry["end"], entry["steps"]) == (e + 1, 3 * e + 1, 4 * e)
+        assert (entry["end"] - entry["warmup"]) % e == 0
 
 
 def test_speed_aggregate_median_ratio_and_ceiling():
@@ -75,9 +91,9 @@ def test_speed_update_floor_counts_and_column():
 
 
 def test_speed_end_to_end_tiny_budget(tmp_path):
-    """One algorithm, a few hundred steps, one repeat, without SB3: real subprocesses, real files."""
+    """One algorithm, three short epochs (the least an on-policy run takes), one repeat, without SB3."""
     out = tmp_path / "speed"
-    speed.main(["--algos", "ppo", "--env", "CartPole-v1", "--epoch-steps", "200", "--steps", "400",
+    speed.main(["--algos", "ppo", "--env", "CartPole-v1", "--epoch-steps", "200", "--steps", "600",
                 "--repeats", "1", "--warmup-runs", "0", "--no-sb3", "--ceiling-steps", "2000", "--out", str(out)])
     data = json.loads((out / "speed.json").read_text())
     (row,) = data["table"]
@@ -85,7 +101,7 @@ def test_speed_end_to_end_tiny_budget(tmp_path):
     assert row["ours"]["median"] > 0 and row["random"]["median"] > row["ours"]["median"]
     assert row["sb3"] is None and row["ratio"] is None
     ours_run = next(r for r in data["runs"] if r["lib"] == "ours")
-    assert ours_run["steps_seen"] == 400 and ours_run["torch_threads"] == 1
+    assert ours_run["steps_seen"] == 600 and ours_run["torch_threads"] == 1
     assert data["machine"]["nproc"] >= 1 and data["machine"]["versions"]["torch"]
     md = (out / "speed.md").read_text()
     assert "| ppo | CartPole-v1 |" in md and "cores" in md

@@ -285,9 +285,51 @@ def test_polyak_update_is_the_lerp(core):
 
 
 def test_jax_off_policy_core_helpers_stay_identical():
-    for helper in ("get_device", "_gpus", "polyak_update", "mlp", "count_vars", "combined_shape"):
+    for helper in ("get_device", "_gpus", "polyak_update", "uniform_init", "linear", "mlp", "count_vars",
+                   "combined_shape"):
         sources = {inspect.getsource(getattr(c, helper)) for c in (jddpg, jtd3, jsac, jdqn)}
         assert len(sources) == 1, f"the copies of {helper} differ"
+
+
+def _layer_params(net):
+    """(fan_in, weights, bias) of each dense or convolutional layer, in either framework, as numpy."""
+    if isinstance(net, torch.nn.Module):
+        return [(int(np.prod(m.weight.shape[1:])), m.weight.detach().numpy(), m.bias.detach().numpy())
+                for m in net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    return [(int(np.prod(m.kernel.shape[:-1])), np.asarray(m.kernel[...]), np.asarray(m.bias[...]))
+            for _, m in nnx.iter_modules(net) if isinstance(m, (nnx.Linear, nnx.Conv))]
+
+
+NETWORKS = [
+    (tppo, jppo, "MLPActorCritic", Box(-np.inf, np.inf, (8,)), Box(-1, 1, (2,))),
+    (ttrpo, jtrpo, "MLPActorCritic", Box(-np.inf, np.inf, (8,)), Discrete(3)),
+    (tddpg, jddpg, "MLPActorCritic", Box(-np.inf, np.inf, (8,)), Box(-1, 1, (2,))),
+    (ttd3, jtd3, "MLPActorCritic", Box(-np.inf, np.inf, (8,)), Box(-1, 1, (2,))),
+    (tsac, jsac, "MLPActorCritic", Box(-np.inf, np.inf, (8,)), Box(-1, 1, (2,))),
+    (tdqn, jdqn, "QNetwork", Box(-np.inf, np.inf, (4,)), Discrete(2)),
+    (tdqn, jdqn, "QNetwork", Box(0, 255, (84, 84, 4), np.uint8), Discrete(6)),
+    (tdqn, jdqn, "QNetwork", Box(0, 1, (10, 10, 4), np.uint8), Discrete(3)),
+]
+
+
+@pytest.mark.parametrize("tcore,jcore,cls,obs_space,act_space", NETWORKS,
+                         ids=["ppo", "trpo", "ddpg", "td3", "sac", "dqn", "dqn-atari", "dqn-minatar"])
+def test_jax_networks_start_from_pytorchs_initialisation(tcore, jcore, cls, obs_space, act_space):
+    """Both twins draw every weight and bias from U(+-1/sqrt(fan_in)), PyTorch's default, so that
+    a JAX run starts from the same distribution as its PyTorch twin (not from Flax's wider one)."""
+    t, j = _pair(tcore, jcore, obs_space, act_space, cls=cls)
+    layers = {"torch": _layer_params(t), "jax": _layer_params(j)}
+    assert len(layers["torch"]) == len(layers["jax"]) > 0
+    assert sorted(f for f, _, _ in layers["torch"]) == sorted(f for f, _, _ in layers["jax"])
+    for framework, params in layers.items():
+        for fan_in, w, b in params:
+            bound = 1 / np.sqrt(fan_in)
+            for x in (w, b):
+                assert np.abs(x).max() <= bound, (framework, fan_in)
+            if w.size >= 2000:  # enough draws for the spread to pin the distribution down
+                # U(-a, a) has standard deviation a/sqrt(3); Flax's default would give sqrt(3) times more.
+                assert abs(w.std() / (bound / np.sqrt(3)) - 1) < 0.05, (framework, fan_in, w.std())
+                assert abs(w.mean()) < 0.05 * bound, (framework, fan_in)
 
 
 def test_get_device():

@@ -22,6 +22,25 @@ def identity(x):
     return x
 
 
+def uniform_init(bound):
+    """U(-bound, bound): PyTorch's default for weights and biases, with bound = 1/sqrt(fan_in).
+
+    Flax's own default (LeCun normal, zero bias) draws weights sqrt(3) times wider; using PyTorch's
+    here keeps the twins' networks starting from the same distribution, as the docs promise.
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+def linear(n_in, n_out, *, rngs: nnx.Rngs) -> nnx.Linear:
+    """A dense layer initialised as ``torch.nn.Linear`` initialises its own."""
+    bound = 1 / np.sqrt(n_in)
+    return nnx.Linear(n_in, n_out, kernel_init=uniform_init(bound), bias_init=uniform_init(bound), rngs=rngs)
+
+
 def mlp(sizes, activation, output_activation=identity, *, rngs: nnx.Rngs) -> nnx.Sequential:
     """A multi-layer perceptron with layer widths ``sizes`` (input first, output last).
 
@@ -31,7 +50,7 @@ def mlp(sizes, activation, output_activation=identity, *, rngs: nnx.Rngs) -> nnx
     layers = []
     for j in range(len(sizes) - 1):
         act = activation if j < len(sizes) - 2 else output_activation
-        layers += [nnx.Linear(sizes[j], sizes[j + 1], rngs=rngs), act]
+        layers += [linear(sizes[j], sizes[j + 1], rngs=rngs), act]
     return nnx.Sequential(*layers)
 
 
@@ -111,6 +130,13 @@ def flatten_image(x):
     return x.reshape(*x.shape[:-3], -1)
 
 
+def conv(n_in, n_out, size, stride, *, rngs: nnx.Rngs) -> nnx.Conv:
+    """A square, unpadded convolution initialised as ``torch.nn.Conv2d`` initialises its own."""
+    bound = 1 / np.sqrt(n_in * size * size)  # fan_in of one output unit
+    return nnx.Conv(n_in, n_out, (size, size), strides=stride, padding="VALID",
+                    kernel_init=uniform_init(bound), bias_init=uniform_init(bound), rngs=rngs)
+
+
 def cnn(in_channels, height, width, activation, *, rngs: nnx.Rngs):
     """Conv layers for images of ``height x width x in_channels``; returns them and their output size.
 
@@ -119,12 +145,12 @@ def cnn(in_channels, height, width, activation, *, rngs: nnx.Rngs):
     """
     if min(height, width) >= 36:
         # The Nature DQN layers, made for 84x84 Atari frames
-        layers = [nnx.Conv(in_channels, 32, (8, 8), strides=4, padding="VALID", rngs=rngs), activation,
-                  nnx.Conv(32, 64, (4, 4), strides=2, padding="VALID", rngs=rngs), activation,
-                  nnx.Conv(64, 64, (3, 3), strides=1, padding="VALID", rngs=rngs), activation]
+        layers = [conv(in_channels, 32, 8, 4, rngs=rngs), activation,
+                  conv(32, 64, 4, 2, rngs=rngs), activation,
+                  conv(64, 64, 3, 1, rngs=rngs), activation]
     else:
         # Scaled down for small grids such as MinAtar's 10x10 (one layer, as in the MinAtar paper)
-        layers = [nnx.Conv(in_channels, 16, (3, 3), strides=1, padding="VALID", rngs=rngs), activation]
+        layers = [conv(in_channels, 16, 3, 1, rngs=rngs), activation]
     net = nnx.Sequential(*layers, flatten_image)
     # The size only: eval_shape traces the layers without computing anything.
     n_features = jax.eval_shape(net, jax.ShapeDtypeStruct((1, height, width, in_channels), jnp.float32)).shape[-1]

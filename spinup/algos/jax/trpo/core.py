@@ -27,6 +27,25 @@ def identity(x):
     return x
 
 
+def uniform_init(bound):
+    """U(-bound, bound): PyTorch's default for weights and biases, with bound = 1/sqrt(fan_in).
+
+    Flax's own default (LeCun normal, zero bias) draws weights sqrt(3) times wider; using PyTorch's
+    here keeps the twins' networks starting from the same distribution, as the docs promise.
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+def linear(n_in, n_out, *, rngs: nnx.Rngs) -> nnx.Linear:
+    """A dense layer initialised as ``torch.nn.Linear`` initialises its own."""
+    bound = 1 / np.sqrt(n_in)
+    return nnx.Linear(n_in, n_out, kernel_init=uniform_init(bound), bias_init=uniform_init(bound), rngs=rngs)
+
+
 def mlp(sizes, activation, output_activation=identity, *, rngs: nnx.Rngs) -> nnx.Sequential:
     """A multi-layer perceptron with layer widths ``sizes`` (input first, output last).
 
@@ -36,7 +55,7 @@ def mlp(sizes, activation, output_activation=identity, *, rngs: nnx.Rngs) -> nnx
     layers = []
     for j in range(len(sizes) - 1):
         act = activation if j < len(sizes) - 2 else output_activation
-        layers += [nnx.Linear(sizes[j], sizes[j + 1], rngs=rngs), act]
+        layers += [linear(sizes[j], sizes[j + 1], rngs=rngs), act]
     return nnx.Sequential(*layers)
 
 
