@@ -13,7 +13,7 @@ import spinup.algos.jax.dqn.core as core
 from spinup.utils.checks import (check, check_nonnegative_ints, check_positive_ints, check_positive_numbers,
                                  check_replay_fits, check_seed, check_unit_interval)
 from spinup.utils.envs import flatten_observations, setup_env
-from spinup.utils.jax_burst import scan_updates, stack_batches
+from spinup.utils.jax_burst import loop_updates, scan_updates, stack_batches
 from spinup.utils.jax_state import JaxState
 from spinup.utils.logx import EpochLogger
 
@@ -327,8 +327,11 @@ def dqn(
 
         return params, targ_params, q_opt_state, dict(LossQ=loss_q, **loss_info)
 
-    # A burst of update_every updates, compiled once as one loop over a stack of batches
-    update_burst = scan_updates(update, n_state=3)
+    # A burst of update_every updates, compiled once as one loop over a stack of batches. On the
+    # CPU, convolutions run far more slowly inside a compiled loop, so a network with any takes
+    # its burst as a Python loop of jitted updates instead (see spinup.utils.jax_burst).
+    has_conv = device.platform == "cpu" and any(isinstance(m, nnx.Conv) for _, m in nnx.iter_modules(ac))
+    update_burst = (loop_updates if has_conv else scan_updates)(update, n_state=3)
 
     @jax.jit
     def act(params, o):
