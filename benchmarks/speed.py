@@ -420,11 +420,10 @@ def aggregate(runs):
         row["ours_frac"] = ours["median"] / ceil["median"] if ours and ceil else None
         row["sb3_frac"] = sb3["median"] / ceil["median"] if sb3 and ceil else None
         # JAX entries: the share of the run's wall time spent tracing and compiling
-        shares = [r["compile_s"] / r["wall_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
-                  and r.get("compile_s") is not None and "error" not in r]
-        row["compile_share"] = summarise(shares)
-        row["compile_s"] = summarise([r["compile_s"] for r in runs if r.get("algo") == name and r.get("lib") == "ours"
-                                      and r.get("compile_s") is not None and "error" not in r])
+        compiled = [r for r in runs if r.get("algo") == name and r.get("lib") == "ours"
+                    and r.get("compile_s") is not None and "error" not in r]
+        row["compile_share"] = summarise([r["compile_s"] / r["wall_s"] for r in compiled])
+        row["compile_s"] = summarise([r["compile_s"] for r in compiled])
         # Off-policy entries: one gradient step per environment step, so the time of a step
         # (1 / rate) set against the least of the rounds' matrix-multiply floors
         fam = family(name)

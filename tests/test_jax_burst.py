@@ -55,10 +55,18 @@ def test_image_dqn_bursts_loop_in_python_and_vector_dqn_bursts_scan(monkeypatch,
     import spinup.algos.jax.dqn.dqn as jdqn
 
     chosen = []
-    for name in ("loop_updates", "scan_updates"):
+
+    def recording(name):
         real = getattr(jdqn, name)
-        monkeypatch.setattr(jdqn, name, lambda update, n_state, name=name, real=real: chosen.append(name)
-                            or real(update, n_state))
+
+        def make_burst(update, n_state):
+            chosen.append(name)
+            return real(update, n_state)
+
+        return make_burst
+
+    for name in ("loop_updates", "scan_updates"):
+        monkeypatch.setattr(jdqn, name, recording(name))
 
     class Image(gym.Env):
         observation_space = gym.spaces.Box(0, 255, (10, 10, 1), np.uint8)
