@@ -40,6 +40,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -284,6 +285,44 @@ def summarise(results, budget_of, zoo_entries=None):
     return rows
 
 
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"  # how _utc writes a time
+
+
+def merge_tables(rows, info, tables, budget_of, own_runs=True):
+    """Add to ``rows`` (this invocation's) the columns that other ``learning.json`` tables measured for
+    the same (task, algo) at the same budget, so that columns run at different times form one table.
+    A column measured here wins over a merged one, and an earlier table over a later one; a merged row
+    outside ``budget_of`` is left out.
+    ``info`` gets the union of the commits and the span of the dates (with those of this invocation's
+    runs when ``own_runs``)."""
+    by_key = {(r["task"], r["algo"]): r for r in rows}
+    commits = [c for c in info["commit"].split(", ") if c != "unknown"] if own_runs else []
+    stamps = re.findall(STAMP, info["date"]) if own_runs else []
+    for table in tables:
+        used = False
+        for merged in table["rows"]:
+            key = (merged["task"], merged["algo"])
+            if key not in budget_of:
+                continue
+            if merged["budget"] != budget_of[key]:
+                raise ValueError(f"{key[1]} on {key[0]}: a merged table has budget {merged['budget']:,}, "
+                                 f"this one {budget_of[key]:,}; only equal budgets compare")
+            row = by_key.setdefault(key, dict(task=key[0], algo=key[1], budget=budget_of[key]))
+            for col in COLUMNS:
+                if col in merged and col not in row:
+                    row[col], used = merged[col], True
+            if "zoo_entry" in merged and "zoo_entry" not in row:
+                row["zoo_entry"] = merged["zoo_entry"]
+        if used:
+            commits += table["machine"]["commit"].split(", ")
+            stamps += re.findall(STAMP, table["machine"]["date"])
+    info["commit"] = ", ".join(sorted(set(commits))) or "unknown"
+    if stamps:
+        stamps.sort()
+        info["date"] = stamps[0] if stamps[0] == stamps[-1] else f"runs finished from {stamps[0]} to {stamps[-1]}"
+    return list(by_key.values())
+
+
 def _fmt(d):
     if not d:
         return "-"
@@ -402,6 +441,8 @@ def main(argv=None):
                    help="keep the runs already finished in --out (their episodes.csv) and make only the rest")
     p.add_argument("--list", action="store_true", help="print the runs a preset would make, and stop")
     p.add_argument("--summarise-only", action="store_true", help="re-read raw/ and rewrite the outputs")
+    p.add_argument("--merge", nargs="+", default=[], metavar="LEARNING_JSON",
+                   help="add the columns of these earlier learning.json tables (same budgets) to the outputs")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -479,6 +520,13 @@ def main(argv=None):
     if args.summarise_only:
         info["loadavg"] = None  # the load now says nothing about the runs
     rows = summarise(results, budget_of, zoo_entries or None)
+    if args.merge:
+        tables = []
+        for path in args.merge:
+            with open(path) as f:
+                tables.append(json.load(f))
+        rows = merge_tables(rows, info, tables, budget_of, own_runs=bool(results))
+        info["loadavg"] = None  # the merged runs ran under other loads
     order = {(t, a): i for i, (t, a, _) in enumerate(runs)}
     rows.sort(key=lambda r: order[(r["task"], r["algo"])])
     os.makedirs(args.out, exist_ok=True)

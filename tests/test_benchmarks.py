@@ -163,6 +163,38 @@ def test_summarise_only_names_the_commit_the_runs_were_made_at(tmp_path):
     assert learning.run_commit(str(tmp_path / "nowhere")) == "unknown"
 
 
+def test_merge_joins_columns_run_at_different_times_into_one_table(tmp_path):
+    """--merge adds the columns of earlier learning.json tables at the same budget; its own runs win."""
+    def stats(mean):
+        return dict(mean=mean, se=1.0, seeds=5, finals=[mean] * 5,
+                    curve=dict(steps=[50.0, 100.0], mean=[0.0, mean], se=[0.0, 1.0]))
+
+    old = dict(machine=dict(commit="aaa1111", date="runs finished from 2026-01-01 10:00 UTC to 2026-01-01 12:00 UTC"),
+               rows=[dict(task="CartPole-v1", algo="ppo", budget=100, ours=stats(30.0), sb3=stats(40.0)),
+                     dict(task="CartPole-v1", algo="vpg", budget=100, ours=stats(1.0))])  # not in this table
+    tuned = dict(machine=dict(commit="bbb2222", date="2026-01-03 09:00 UTC"),
+                 rows=[dict(task="CartPole-v1", algo="ppo", budget=100, ours=stats(-1.0), ours_tuned=stats(50.0),
+                            sb3_zoo=stats(45.0), zoo_entry="CartPole-v1")])
+    paths = []
+    for name, table in (("old", old), ("tuned", tuned)):
+        paths.append(str(tmp_path / f"{name}.json"))
+        with open(paths[-1], "w") as f:
+            json.dump(table, f)
+    out = tmp_path / "out"
+    learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "100",
+                   "--summarise-only", "--out", str(out), "--merge", *paths])
+    md = (out / "learning.md").read_text()
+    assert "- Commit: aaa1111, bbb2222\n" in md
+    assert "- Date: runs finished from 2026-01-01 10:00 UTC to 2026-01-03 09:00 UTC\n" in md
+    # the first table's "ours" is kept; the second's is not used for that column
+    assert "| CartPole-v1 | ppo | 100 | 30.0 ± 1.0 (n=5) | 50.0 ± 1.0 (n=5) | 40.0 ± 1.0 (n=5) | 45.0 ± 1.0 (n=5) |" in md
+    assert "vpg" not in md
+    assert (out / "curves_CartPole-v1.png").exists()
+    with pytest.raises(ValueError, match="only equal budgets compare"):
+        learning.main(["--tasks", "CartPole-v1", "--algos", "ppo", "--seeds", "1", "--steps", "200",
+                       "--summarise-only", "--out", str(out), "--merge", *paths])
+
+
 # ---------------------------------------------------------------------------------------------
 # The tuned column and the rl-zoo3 column of the learning table
 # ---------------------------------------------------------------------------------------------
