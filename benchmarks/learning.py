@@ -288,6 +288,12 @@ def summarise(results, budget_of, zoo_entries=None):
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"  # how _utc writes a time
 
 
+def date_span(stamps):
+    """The table's date line for runs that finished at ``stamps`` (strings as _utc writes them)."""
+    stamps = sorted(stamps)
+    return stamps[0] if stamps[0] == stamps[-1] else f"runs finished from {stamps[0]} to {stamps[-1]}"
+
+
 def merge_tables(rows, info, tables, budget_of, own_runs=True):
     """Add to ``rows`` (this invocation's) the columns that other ``learning.json`` tables measured for
     the same (task, algo) at the same budget, so that columns run at different times form one table.
@@ -318,8 +324,7 @@ def merge_tables(rows, info, tables, budget_of, own_runs=True):
             stamps += re.findall(STAMP, table["machine"]["date"])
     info["commit"] = ", ".join(sorted(set(commits))) or "unknown"
     if stamps:
-        stamps.sort()
-        info["date"] = stamps[0] if stamps[0] == stamps[-1] else f"runs finished from {stamps[0]} to {stamps[-1]}"
+        info["date"] = date_span(stamps)
     return list(by_key.values())
 
 
@@ -515,8 +520,7 @@ def main(argv=None):
     if results:
         info["commit"] = ", ".join(sorted({run_commit(r["dir"]) for r in results}))
         info["spinup_modified"] = False  # a run made from a modified tree says so in its own commit
-        dates = sorted(run_finished(r["dir"]) for r in results)
-        info["date"] = dates[0] if dates[0] == dates[-1] else f"runs finished from {dates[0]} to {dates[-1]}"
+        info["date"] = date_span(run_finished(r["dir"]) for r in results)
     if args.summarise_only:
         info["loadavg"] = None  # the load now says nothing about the runs
     rows = summarise(results, budget_of, zoo_entries or None)
